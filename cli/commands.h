@@ -1,0 +1,11 @@
+// One function per subcommand; each registers itself on the app and runs through its callback.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace r1kit::cli {
+
+void register_info(CLI::App& app);     // cli/info.cpp
+void register_convert(CLI::App& app);  // cli/convert.cpp
+
+}  // namespace r1kit::cli

@@ -1,0 +1,1 @@
+// placeholder: the tokenizer library grows here (see issue 3).
