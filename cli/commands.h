@@ -6,6 +6,7 @@
 namespace r1kit::cli {
 
 void register_info(CLI::App& app);     // cli/info.cpp
-void register_convert(CLI::App& app);  // cli/convert.cpp
+void register_convert(CLI::App& app);  // cli/convert.cpp: the `convert` command and `convert gguf`
+void register_convert_hf(CLI::App& convert);  // cli/convert_hf.cpp: `convert hf`, under `convert`
 
 }  // namespace r1kit::cli

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("r1kit ") + R1KIT_VERSION);
   r1kit::cli::register_info(app);
   r1kit::cli::register_convert(app);
+  r1kit::cli::register_convert_hf(*app.get_subcommand("convert"));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
