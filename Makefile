@@ -2,11 +2,12 @@
 BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_ARGS ?=
+FIXTURE_PY ?= $(or $(wildcard .venv-fixtures/bin/python),python3)
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_MAXSIZE ?= 5G
 
-.PHONY: setup configure build test demo fixtures models clean
+.PHONY: setup configure build test demo fixtures models bench clean
 
 setup:
 	bash scripts/setup.sh
@@ -25,6 +26,11 @@ models: build
 
 test: build models
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Benchmarks against the reference implementations (needs the fixture venv, see scripts/make_fixtures.sh).
+bench: build models
+	cmake --build $(BUILD) -j $(JOBS) --target bench
+	$(FIXTURE_PY) bench/bench_model.py --model models/smollm2-135m-instruct --r1kit $(BUILD)/bench/r1kit_bench_model
 
 # Developer-only: regenerate tests/fixtures with the reference implementations (transformers, gguf).
 fixtures:

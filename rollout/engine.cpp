@@ -1,0 +1,210 @@
+#include "rollout/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+#include <unordered_set>
+
+#include "core/error.h"
+#include "rollout/sampler.h"
+#include "rollout/stop.h"
+
+namespace r1kit::rollout {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+std::vector<int32_t> to_i32(std::span<const int64_t> ids) { return {ids.begin(), ids.end()}; }
+}  // namespace
+
+const char* finish_name(Completion::Finish f) { return f == Completion::Finish::stop ? "stop" : "length"; }
+
+RolloutEngine::RolloutEngine(std::shared_ptr<model::CausalLM> model, const tokenizer::Tokenizer* tokenizer,
+                             RolloutOptions options)
+    : model_(std::move(model)), tokenizer_(tokenizer), options_(options) {
+  if (!model_) throw InvalidArgument("RolloutEngine: model is null");
+  if (options_.max_batch_rows < 1 || options_.kv_cache_tokens < 1)
+    throw InvalidArgument("RolloutEngine: max_batch_rows and kv_cache_tokens must be positive");
+}
+
+std::vector<Completion> RolloutEngine::generate(const std::vector<std::vector<int64_t>>& prompts,
+                                                const SamplingParams& params, const ProgressFn& progress) {
+  params.validate();
+  if (!params.stop_strings.empty() && tokenizer_ == nullptr)
+    throw InvalidArgument("sampling: stop_strings need a tokenizer; construct the RolloutEngine with one");
+  for (size_t i = 0; i < prompts.size(); ++i)
+    if (prompts[i].empty()) throw InvalidArgument("generate: prompt " + std::to_string(i) + " is empty");
+  stats_ = {};
+  if (model_->device().is_cpu()) {
+    generator_ = at::make_generator<at::CPUGeneratorImpl>(params.seed);
+  } else {
+    generator_.reset();
+    torch::manual_seed(params.seed);
+  }
+  const int64_t G = params.n;
+  std::vector<Completion> out(prompts.size() * G);
+  std::vector<size_t> order(prompts.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return prompts[a].size() < prompts[b].size(); });
+
+  size_t done = 0;
+  const size_t total = out.size();
+  std::vector<size_t> wave;
+  int64_t wave_max_len = 0;
+  auto fits = [&](size_t count, int64_t max_len) {
+    const int64_t rows = static_cast<int64_t>(count) * G;
+    return rows * (max_len + params.max_new_tokens) <= options_.kv_cache_tokens;
+  };
+  for (size_t idx : order) {
+    const int64_t len = static_cast<int64_t>(prompts[idx].size());
+    if (!fits(1, len))
+      throw InvalidArgument("generate: prompt " + std::to_string(idx) + " needs " + std::to_string(G) + " × (" +
+                            std::to_string(len) + " + " + std::to_string(params.max_new_tokens) +
+                            ") KV-cache token slots, more than kv_cache_tokens = " +
+                            std::to_string(options_.kv_cache_tokens) +
+                            "; lower n or max_new_tokens, or raise the KV budget");
+    const bool room = static_cast<int64_t>(wave.size() + 1) * G <= std::max<int64_t>(options_.max_batch_rows, G) &&
+                      fits(wave.size() + 1, std::max(wave_max_len, len));
+    if (!wave.empty() && !room) {
+      run_wave(prompts, wave, params, out, progress, done, total);
+      wave.clear();
+      wave_max_len = 0;
+    }
+    wave.push_back(idx);
+    wave_max_len = std::max(wave_max_len, len);
+  }
+  if (!wave.empty()) run_wave(prompts, wave, params, out, progress, done, total);
+  return out;
+}
+
+void RolloutEngine::run_wave(const std::vector<std::vector<int64_t>>& prompts, const std::vector<size_t>& wave,
+                             const SamplingParams& params, std::vector<Completion>& out, const ProgressFn& progress,
+                             size_t& done, size_t total) {
+  torch::NoGradGuard no_grad;
+  const auto device = model_->device();
+  const int64_t P = static_cast<int64_t>(wave.size()), G = params.n, max_new = params.max_new_tokens;
+  int64_t L = 0;
+  for (size_t i : wave) L = std::max<int64_t>(L, static_cast<int64_t>(prompts[i].size()));
+  const int64_t capacity = L + max_new;
+
+  // Left-padded prompt batch: [P, L] ids, mask; positions count real tokens only.
+  auto ids = torch::zeros({P, L}, torch::kInt64);
+  auto mask = torch::zeros({P, L}, torch::kInt64);
+  std::vector<int64_t> prompt_len(P);
+  for (int64_t p = 0; p < P; ++p) {
+    const auto& pr = prompts[wave[p]];
+    const int64_t n = static_cast<int64_t>(pr.size());
+    prompt_len[p] = n;
+    ids[p].narrow(0, L - n, n).copy_(torch::tensor(pr, torch::kInt64));
+    mask[p].narrow(0, L - n, n).fill_(1);
+    stats_.prompt_tokens += n;
+  }
+  auto positions = (mask.cumsum(1) - 1).clamp_min(0);
+
+  auto t0 = Clock::now();
+  auto cache = model_->make_cache(P, capacity);
+  auto hidden = model_->hidden_states(ids.to(device), positions.to(device), mask.to(device), cache.get());
+  auto logits = model_->logits(hidden.select(1, L - 1));  // [P,V]
+  // Share the prefill: row p*G + g is sample g of prompt p.
+  auto rows = torch::arange(P, torch::kInt64).repeat_interleave(G);
+  cache->select_rows(rows.to(device));
+  logits = logits.index_select(0, rows.to(device));
+  stats_.prefill_seconds += seconds_since(t0);
+
+  int64_t R = P * G;
+  auto attn = torch::zeros({R, capacity}, torch::kBool);
+  attn.narrow(1, 0, L).copy_(mask.index_select(0, rows).to(torch::kBool));
+  attn = attn.to(device);
+  std::vector<int64_t> next_pos_v(R);
+  std::vector<size_t> slot(R);  // batch row -> index into out
+  for (int64_t r = 0; r < R; ++r) {
+    const int64_t p = r / G, g = r % G;
+    next_pos_v[r] = prompt_len[p];
+    slot[r] = wave[p] * G + g;
+    out[slot[r]].prompt_index = wave[p];
+    out[slot[r]].sample_index = static_cast<int>(g);
+  }
+  auto next_pos = torch::tensor(next_pos_v, torch::kInt64).to(device);
+  std::vector<bool> active(R, true);
+  const std::unordered_set<int64_t> stop_ids(params.stop_token_ids.begin(), params.stop_token_ids.end());
+  size_t max_stop_len = 0;
+  for (const auto& s : params.stop_strings) max_stop_len = std::max(max_stop_len, s.size());
+  const int64_t window = static_cast<int64_t>(max_stop_len) + 4;  // tokens: each byte-level token is >= 1 byte
+  std::vector<bool> cut_text(out.size(), false);
+
+  auto finish = [&](int64_t r, Completion::Finish how) {
+    active[r] = false;
+    auto& c = out[slot[r]];
+    c.finish = how;
+    if (tokenizer_ != nullptr) {
+      c.text = tokenizer_->decode(to_i32(c.ids), /*skip_special_tokens=*/true);
+      if (cut_text[slot[r]]) {
+        const size_t end = first_stop_string_end(c.text, params.stop_strings);
+        if (end != std::string::npos) c.text.resize(end);
+      }
+    }
+    ++done;
+  };
+
+  for (int64_t step = 0; step < max_new; ++step) {
+    auto ts = Clock::now();
+    auto sampled = sample_tokens(logits, params, generator_);
+    auto tokens_cpu = sampled.tokens.to(torch::kCPU);
+    auto lp_cpu = sampled.logprobs.to(torch::kCPU);
+    stats_.sample_seconds += seconds_since(ts);
+    const int64_t* tok = tokens_cpu.data_ptr<int64_t>();
+    const float* lp = lp_cpu.data_ptr<float>();
+    int64_t still = 0;
+    for (int64_t r = 0; r < R; ++r) {
+      if (!active[r]) continue;
+      auto& c = out[slot[r]];
+      c.ids.push_back(tok[r]);
+      c.logprobs.push_back(lp[r]);
+      ++stats_.generated_tokens;
+      if (stop_ids.count(tok[r])) {
+        finish(r, Completion::Finish::stop);
+      } else if (!params.stop_strings.empty()) {
+        const int64_t n = static_cast<int64_t>(c.ids.size());
+        const int64_t from = std::max<int64_t>(0, n - window);
+        const std::string tail =
+            tokenizer_->decode(to_i32(std::span<const int64_t>(c.ids).subspan(from)), /*skip_special_tokens=*/false);
+        if (first_stop_string_end(tail, params.stop_strings) != std::string::npos) {
+          cut_text[slot[r]] = true;
+          finish(r, Completion::Finish::stop);
+        }
+      }
+      if (active[r] && static_cast<int64_t>(c.ids.size()) >= max_new) finish(r, Completion::Finish::length);
+      if (active[r]) ++still;
+    }
+    if (progress) progress(done, total, stats_.generated_tokens);
+    if (still == 0) break;
+
+    auto tokens = sampled.tokens;
+    const int64_t finished_rows = R - still;
+    if (finished_rows > 0 && finished_rows >= std::max<int64_t>(1, static_cast<int64_t>(options_.compact_fraction * R))) {
+      std::vector<int64_t> keep_v;
+      for (int64_t r = 0; r < R; ++r)
+        if (active[r]) keep_v.push_back(r);
+      auto keep = torch::tensor(keep_v, torch::kInt64).to(device);
+      cache->select_rows(keep);
+      attn = attn.index_select(0, keep);
+      next_pos = next_pos.index_select(0, keep);
+      tokens = tokens.index_select(0, keep);
+      std::vector<size_t> new_slot;
+      for (int64_t r : keep_v) new_slot.push_back(slot[r]);
+      slot = std::move(new_slot);
+      R = still;
+      active.assign(R, true);
+    }
+    auto td = Clock::now();
+    const int64_t past = cache->length();  // == L + step
+    attn.select(1, past).fill_(true);
+    auto h = model_->hidden_states(tokens.view({R, 1}), next_pos.view({R, 1}), attn.narrow(1, 0, past + 1), cache.get());
+    logits = model_->logits(h.select(1, 0));
+    next_pos = next_pos + 1;
+    stats_.decode_seconds += seconds_since(td);
+  }
+}
+
+}  // namespace r1kit::rollout

@@ -1,0 +1,126 @@
+// Sampling: log-prob definition, filtering, stop handling, distribution (chi-square).
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/error.h"
+#include "fake_models.h"
+#include "rollout/engine.h"
+#include "rollout/sampler.h"
+#include "rollout/stop.h"
+
+namespace r1kit::rollout {
+namespace {
+
+TEST(Sampler, LogprobIsFullVocabularyLogSoftmaxAtTemperature) {
+  // Hand-checkable (issue #4): logits [2, 1, 0], token 0: T = 0.7 -> -0.26012, T = 0.5 -> -0.14293.
+  auto logits = torch::tensor({{2.0f, 1.0f, 0.0f}});
+  auto tok = torch::tensor({0}, torch::kInt64);
+  EXPECT_NEAR(token_logprobs_from_logits(logits, tok, 0.7).item<float>(), -0.26012, 5e-6);
+  EXPECT_NEAR(token_logprobs_from_logits(logits, tok, 0.5).item<float>(), -0.14293, 5e-6);
+}
+
+TEST(Sampler, StopTokenCut) {
+  std::vector<int64_t> a{11, 12, 2, 2, 2};
+  auto [n1, s1] = stop_token_cut(a, {2});
+  EXPECT_EQ(n1, 3u);
+  EXPECT_TRUE(s1);
+  std::vector<int64_t> b{11, 12, 32007, 99, 98};
+  auto [n2, s2] = stop_token_cut(b, {32000, 32001, 32007});
+  EXPECT_EQ(n2, 3u);
+  EXPECT_TRUE(s2);
+  std::vector<int64_t> c{5, 6};
+  auto [n3, s3] = stop_token_cut(c, {2});
+  EXPECT_EQ(n3, 2u);
+  EXPECT_FALSE(s3);
+}
+
+TEST(Sampler, InvalidParamsNameTheField) {
+  SamplingParams p;
+  p.top_p = 0;
+  try {
+    p.validate();
+    FAIL();
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("top_p"), std::string::npos);
+  }
+}
+
+std::vector<double> reference_filtered(const std::vector<double>& logits, double T, int top_k, double top_p) {
+  // Independent double-precision reimplementation of vLLM's order: temperature, top-k, top-p.
+  std::vector<double> p(logits.size());
+  double mx = *std::max_element(logits.begin(), logits.end()), z = 0;
+  for (size_t i = 0; i < p.size(); ++i) z += (p[i] = std::exp((logits[i] - mx) / T));
+  for (auto& v : p) v /= z;
+  std::vector<size_t> idx(p.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return p[a] > p[b]; });
+  for (size_t r = top_k; r < idx.size(); ++r) p[idx[r]] = 0;
+  z = std::accumulate(p.begin(), p.end(), 0.0);
+  for (auto& v : p) v /= z;
+  double before = 0;
+  for (size_t r = 0; r < idx.size(); ++r) {
+    const double mass = p[idx[r]];
+    if (before >= top_p) p[idx[r]] = 0;
+    before += mass;
+  }
+  z = std::accumulate(p.begin(), p.end(), 0.0);
+  for (auto& v : p) v /= z;
+  return p;
+}
+
+TEST(Sampler, SampledFrequenciesMatchFilteredSoftmax) {
+  // 20,000 draws from fixed logits with T = 0.8, top_k = 4, top_p = 0.9 (3 tokens survive). Chi-square goodness of
+  // fit with df = kept - 1 against the critical value at upper-tail probability 5e-5: the false-failure rate for
+  // a random seed. The seed is fixed, so the test is deterministic.
+  const std::vector<double> raw{2.0, 1.5, 1.0, 0.2, -0.5, -1.0};
+  auto model = std::make_shared<test::FixedLogitsLM>(torch::tensor(std::vector<float>(raw.begin(), raw.end())));
+  RolloutEngine engine(model, nullptr, RolloutOptions{.max_batch_rows = 20000, .kv_cache_tokens = 1 << 20});
+  SamplingParams sp;
+  sp.n = 20000;
+  sp.temperature = 0.8;
+  sp.top_k = 4;
+  sp.top_p = 0.9;
+  sp.max_new_tokens = 1;
+  sp.seed = 1234;
+  auto out = engine.generate({{1, 2, 3}}, sp);
+  std::vector<double> count(raw.size(), 0);
+  for (const auto& c : out) count.at(c.ids.at(0)) += 1;
+  const auto expected = reference_filtered(raw, sp.temperature, sp.top_k, sp.top_p);
+  double chi2 = 0;
+  int kept = 0;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (expected[i] == 0) {
+      EXPECT_EQ(count[i], 0) << "token " << i << " was filtered out but sampled";
+      continue;
+    }
+    ++kept;
+    const double e = expected[i] * sp.n;
+    chi2 += (count[i] - e) * (count[i] - e) / e;
+  }
+  // Critical values of chi-square at upper-tail probability 5e-5: df 1: 16.45, df 2: 19.81, df 3: 22.46.
+  const double critical[] = {0, 16.45, 19.81, 22.46};
+  ASSERT_GE(kept, 2);
+  ASSERT_LE(kept, 4);
+  EXPECT_LT(chi2, critical[kept - 1]) << "kept " << kept;
+  std::printf("chi-square %.3f with df %d\n", chi2, kept - 1);
+  // Every reported log-prob is the full-vocabulary log-softmax at T, not the filtered one.
+  auto full = torch::log_softmax(torch::tensor(std::vector<float>(raw.begin(), raw.end())) / 0.8, 0);
+  for (int i = 0; i < 50; ++i) EXPECT_NEAR(out[i].logprobs[0], full[out[i].ids[0]].item<float>(), 1e-6);
+}
+
+TEST(Sampler, MinPDropsUnlikelyTokens) {
+  auto logits = torch::tensor({{3.0f, 2.9f, 0.0f, -5.0f}});
+  SamplingParams sp;
+  sp.temperature = 1.0;
+  sp.min_p = 0.1;
+  auto p = filtered_probs(logits, sp);
+  // Relative to p_max: token 1 e^-0.1 = 0.90 (kept), token 2 e^-3 = 0.050 and token 3 e^-8 (dropped).
+  EXPECT_GT(p[0][1].item<float>(), 0.0f);
+  EXPECT_EQ(p[0][2].item<float>(), 0.0f);
+  EXPECT_EQ(p[0][3].item<float>(), 0.0f);
+  EXPECT_NEAR(p.sum().item<float>(), 1.0f, 1e-6);
+}
+
+}  // namespace
+}  // namespace r1kit::rollout
