@@ -40,6 +40,10 @@ class CausalLM : public torch::nn::Module {
   /// the whole [B,T,V] tensor never has to exist (train/ token log-probs, rollout last-token sampling).
   virtual torch::Tensor logits(const torch::Tensor& hidden) = 0;
 
+  /// The output projection W [V,C] (the embedding matrix when tied): logits = hidden · Wᵀ. Lets train/ compute
+  /// token log-probs chunk by chunk with a memory-bounded backward.
+  virtual torch::Tensor output_weight() const = 0;
+
   /// logits(hidden_states(...)): [B,T,V] float32.
   torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& positions,
                         const torch::Tensor& attention_mask = {}, KVCache* cache = nullptr) {

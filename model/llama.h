@@ -85,6 +85,7 @@ class LlamaForCausalLM : public CausalLM {
   torch::Tensor hidden_states(const torch::Tensor& input_ids, const torch::Tensor& positions,
                               const torch::Tensor& attention_mask = {}, KVCache* cache = nullptr) override;
   torch::Tensor logits(const torch::Tensor& hidden) override;
+  torch::Tensor output_weight() const override { return tied_ ? model->embed_tokens->weight : lm_head->weight; }
   std::unique_ptr<KVCache> make_cache(int64_t batch, int64_t max_len) const override;
   void init_weights(uint64_t seed) override;
 
