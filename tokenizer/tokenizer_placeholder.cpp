@@ -1,1 +1,0 @@
-// placeholder: the tokenizer library grows here (see issue 3).
