@@ -7,6 +7,10 @@ namespace r1kit::cli {
 
 void register_info(CLI::App& app);     // cli/info.cpp
 void register_convert(CLI::App& app);  // cli/convert.cpp: the `convert` command and `convert gguf`
-void register_convert_hf(CLI::App& convert);  // cli/convert_hf.cpp: `convert hf`, under `convert`
+void register_convert_hf(CLI::App& convert);
+void register_generate(CLI::App& app);  // cli/generate.cpp
+void register_grpo(CLI::App& app);      // cli/grpo.cpp
+void register_tokenize(CLI::App& app);  // cli/tokenize.cpp
+void register_reward(CLI::App& app);    // cli/reward.cpp  // cli/convert_hf.cpp: `convert hf`, under `convert`
 
 }  // namespace r1kit::cli

@@ -12,6 +12,10 @@ int main(int argc, char** argv) {
   r1kit::cli::register_info(app);
   r1kit::cli::register_convert(app);
   r1kit::cli::register_convert_hf(*app.get_subcommand("convert"));
+  r1kit::cli::register_generate(app);
+  r1kit::cli::register_grpo(app);
+  r1kit::cli::register_tokenize(app);
+  r1kit::cli::register_reward(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

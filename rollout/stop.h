@@ -2,9 +2,11 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <span>
 #include <string>
 #include <string_view>
+#include <optional>
 #include <unordered_set>
 #include <vector>
 
@@ -16,5 +18,11 @@ std::pair<size_t, bool> stop_token_cut(std::span<const int64_t> ids, const std::
 
 /// Position just past the first occurrence of any of `stops` in `text` (earliest end wins), or npos.
 size_t first_stop_string_end(std::string_view text, const std::vector<std::string>& stops);
+
+/// The EOS set a model stops on, as transformers' generate() builds it: generation_config.json's eos_token_id
+/// (id or list) in `model_dir` if present, else config.json's eos_token_id(s), plus the tokenizer's eos_token.
+/// Sorted, unique; may be empty.
+std::vector<int64_t> default_stop_token_ids(const std::filesystem::path& model_dir, const std::vector<int64_t>& config_eos,
+                                            std::optional<int32_t> tokenizer_eos);
 
 }  // namespace r1kit::rollout

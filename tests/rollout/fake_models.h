@@ -29,6 +29,7 @@ class PositionEchoLM : public model::CausalLM {
     return std::make_unique<model::KVCache>(1, batch, 1, max_len, 1, torch::kFloat32, torch::kCPU);
   }
   void init_weights(uint64_t) override {}
+  torch::Tensor output_weight() const override { return torch::zeros({config().vocab_size, 1}); }
 
  private:
   torch::Tensor dummy_;

@@ -1,0 +1,513 @@
+#include "rl/grpo_trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+
+#include "core/atomic_file.h"
+#include "core/config.h"
+#include "core/error.h"
+#include "core/jsonl.h"
+#include "core/log.h"
+#include "core/strings.h"
+#include "rollout/stop.h"
+#include "tokenizer/prompt_template.h"
+#include "train/token_logprobs.h"
+
+namespace r1kit::rl {
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+double mean_of(const std::vector<double>& v) {
+  double s = 0;
+  size_t n = 0;
+  for (double x : v)
+    if (!std::isnan(x)) s += x, ++n;
+  return n ? s / n : std::nan("");
+}
+double std_of(const std::vector<double>& v) {  // Bessel-corrected, NaN skipped
+  const double m = mean_of(v);
+  double s = 0;
+  size_t n = 0;
+  for (double x : v)
+    if (!std::isnan(x)) s += (x - m) * (x - m), ++n;
+  return n > 1 ? std::sqrt(s / (n - 1)) : 0.0;
+}
+nlohmann::json finite_or_null(double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr); }
+}  // namespace
+
+struct GRPOTrainer::Generation {
+  struct MicroBatch {
+    torch::Tensor ids, attn;        // [b, P+C] int64
+    torch::Tensor mask;             // [b, C] float32: completion tokens that count in the loss
+    torch::Tensor advantages;       // [b] float32
+    torch::Tensor old_logp, ref_logp;  // [b, C] or undefined
+    int64_t completion_start = 0;   // P
+  };
+  std::vector<MicroBatch> micro;
+  std::vector<std::string> prompt_text;            // [B]
+  std::vector<size_t> record_index;                // [B]
+  std::vector<rollout::Completion> completions;    // [B·G]
+  rewards::BatchScores scores;
+  Advantages adv;
+  rollout::RolloutStats rollout_stats;
+  double rollout_seconds = 0, reward_seconds = 0;
+  int64_t prompt_tokens = 0, completion_tokens = 0;
+};
+
+struct GRPOTrainer::StepOutcome {
+  double loss = 0, grad_norm = 0, kl = 0, entropy = 0, clip_low = 0, clip_high = 0, clip_region = 0;
+  bool skipped = false;
+  double seconds = 0;
+};
+
+GRPOTrainer::GRPOTrainer(GRPOConfig config)
+    : cfg_(std::move(config)), eval_section_(cfg_.eval),
+      tokenizer_(tokenizer::Tokenizer::from_dir(cfg_.model_path)) {
+  run_dir_ = cfg_.output_dir;
+  if (cfg_.data.prompt_template == "chat")
+    chat_ = tokenizer::ChatTemplate::from_tokenizer_config(tokenizer_.config(), cfg_.model_path + "/tokenizer_config.json");
+  const auto dtype = model::dtype_from_name(cfg_.dtype);
+  policy_ = model::load_pretrained(cfg_.model_path, torch::kCPU, dtype);
+  policy_->train();
+  if (cfg_.loss.beta != 0.0) {  // β = 0 loads no reference model (DESIGN.md)
+    reference_ = model::load_pretrained(cfg_.model_path, torch::kCPU, dtype);
+    for (auto& p : reference_->parameters()) p.set_requires_grad(false);
+  }
+  rewards_ = std::make_unique<rewards::RewardSet>(rewards::RewardSet::from_json(cfg_.rewards, "$.rewards", "config"));
+  engine_ = std::make_unique<rollout::RolloutEngine>(policy_, &tokenizer_, cfg_.rollout);
+  stop_ids_ = rollout::default_stop_token_ids(cfg_.model_path, policy_->config().eos_token_ids, tokenizer_.eos_token_id());
+  optimizer_ = std::make_unique<train::Optimizer>(policy_->named_parameters(), cfg_.optim, cfg_.max_steps);
+
+  auto load = [&](const std::string& path, int64_t limit, const std::string& field) {
+    std::vector<nlohmann::json> out;
+    JsonlReader reader(path);
+    nlohmann::json rec;
+    while ((limit <= 0 || static_cast<int64_t>(out.size()) < limit) && reader.next(rec)) {
+      auto it = rec.find(field);
+      if (it == rec.end() || !it->is_string())
+        throw DataError(format_record_error(path, reader.record_number(), "field \"" + field +
+                                            "\" is missing or not a string; set data.question_field"));
+      out.push_back(std::move(rec));
+    }
+    if (out.empty()) throw DataError(path + ": no records");
+    return out;
+  };
+  records_ = load(cfg_.data.path, cfg_.data.limit, cfg_.data.question_field);
+  if (!eval_section_.is_null() && eval_section_.contains("path"))
+    eval_records_ = load(eval_section_["path"].get<std::string>(), eval_section_.value("limit", int64_t{0}),
+                         eval_section_.value("question_field", cfg_.data.question_field));
+}
+
+std::vector<int64_t> GRPOTrainer::encode_prompt(const nlohmann::json& record, std::string* rendered) const {
+  *rendered = tokenizer::render_prompt(cfg_.data.prompt_template,
+                                       record.at(cfg_.data.question_field).get<std::string>(), chat_ ? &*chat_ : nullptr);
+  auto ids32 = tokenizer_.encode(*rendered, /*add_special_tokens=*/false);  // as TRL: templates carry their BOS
+  std::vector<int64_t> ids(ids32.begin(), ids32.end());
+  if (static_cast<int64_t>(ids.size()) > cfg_.max_prompt_length)  // TRL keeps the end of an over-long prompt
+    ids.erase(ids.begin(), ids.end() - cfg_.max_prompt_length);
+  return ids;
+}
+
+std::vector<size_t> GRPOTrainer::next_prompt_indices(int64_t count) {
+  std::vector<size_t> out;
+  while (static_cast<int64_t>(out.size()) < count) {
+    if (order_.empty() || cursor_ >= static_cast<int64_t>(order_.size())) {
+      if (!order_.empty()) ++epoch_;
+      order_.resize(records_.size());
+      std::iota(order_.begin(), order_.end(), 0);
+      if (cfg_.data.shuffle) {
+        std::mt19937_64 rng(cfg_.seed * 1000003ULL + static_cast<uint64_t>(epoch_));
+        std::shuffle(order_.begin(), order_.end(), rng);
+      }
+      cursor_ = 0;
+    }
+    out.push_back(order_[cursor_++]);
+  }
+  return out;
+}
+
+std::unique_ptr<GRPOTrainer::Generation> GRPOTrainer::generate(int64_t step) {
+  auto gen = std::make_unique<Generation>();
+  const int G = cfg_.num_generations;
+  gen->record_index = next_prompt_indices(cfg_.prompts_per_step());
+  std::vector<std::vector<int64_t>> prompts;
+  for (size_t idx : gen->record_index) {
+    std::string text;
+    prompts.push_back(encode_prompt(records_[idx], &text));
+    gen->prompt_text.push_back(std::move(text));
+  }
+  rollout::SamplingParams sp;
+  sp.n = G;
+  sp.temperature = cfg_.temperature;
+  sp.top_p = cfg_.top_p;
+  sp.top_k = cfg_.top_k;
+  sp.min_p = cfg_.min_p;
+  sp.max_new_tokens = static_cast<int>(cfg_.max_completion_length);
+  sp.stop_token_ids = stop_ids_;
+  sp.seed = cfg_.seed * 7919ULL + static_cast<uint64_t>(step);  // per step: resumable, reproducible
+  auto t0 = Clock::now();
+  {
+    torch::NoGradGuard ng;
+    gen->completions = engine_->generate(prompts, sp);
+  }
+  gen->rollout_seconds = seconds_since(t0);
+  gen->rollout_stats = engine_->last_stats();
+
+  // Rewards.
+  t0 = Clock::now();
+  std::vector<rewards::Sample> samples;
+  samples.reserve(gen->completions.size());
+  for (const auto& c : gen->completions)
+    samples.push_back(rewards::Sample{gen->prompt_text[c.prompt_index], c.text, records_[gen->record_index[c.prompt_index]],
+                                      c.finish == rollout::Completion::Finish::length,
+                                      static_cast<int64_t>(c.ids.size())});
+  gen->scores = rewards_->score_batch(samples);
+  gen->reward_seconds = seconds_since(t0);
+  gen->adv = compute_advantages(gen->scores.totals, G, cfg_.scale_rewards);
+
+  // Micro-batches of per_device_train_batch_size completions, in (prompt, sample) order.
+  const int64_t N = static_cast<int64_t>(gen->completions.size());
+  const int64_t mb = cfg_.per_device_train_batch_size;
+  for (int64_t s = 0; s < N; s += mb) {
+    const int64_t b = std::min(mb, N - s);
+    int64_t P = 1, C = 1;
+    for (int64_t i = s; i < s + b; ++i) {
+      const auto& c = gen->completions[i];
+      P = std::max<int64_t>(P, prompts[c.prompt_index].size());
+      C = std::max<int64_t>(C, c.ids.size());
+    }
+    Generation::MicroBatch m;
+    m.completion_start = P;
+    m.ids = torch::zeros({b, P + C}, torch::kInt64);
+    m.attn = torch::zeros({b, P + C}, torch::kInt64);
+    m.mask = torch::zeros({b, C}, torch::kFloat32);
+    m.advantages = torch::zeros({b}, torch::kFloat32);
+    for (int64_t r = 0; r < b; ++r) {
+      const auto& c = gen->completions[s + r];
+      const auto& p = prompts[c.prompt_index];
+      const int64_t lp = p.size(), lc = c.ids.size();
+      m.ids[r].narrow(0, P - lp, lp).copy_(torch::tensor(p, torch::kInt64));
+      m.attn[r].narrow(0, P - lp, lp).fill_(1);
+      if (lc > 0) {
+        m.ids[r].narrow(0, P, lc).copy_(torch::tensor(c.ids, torch::kInt64));
+        m.attn[r].narrow(0, P, lc).fill_(1);
+      }
+      const bool truncated = c.finish == rollout::Completion::Finish::length;
+      const bool counts = gen->adv.valid[s + r] && !(cfg_.mask_truncated_completions && truncated);
+      // Completion mask: tokens up to and including the first stop token (the engine already cut there).
+      if (counts && lc > 0) m.mask[r].narrow(0, 0, lc).fill_(1.0);
+      m.advantages[r] = static_cast<float>(gen->adv.advantages[s + r]);
+      gen->prompt_tokens += lp;
+      gen->completion_tokens += lc;
+    }
+    torch::NoGradGuard ng;
+    if (cfg_.num_iterations > 1)
+      m.old_logp = train::completion_logprobs(*policy_, m.ids, m.attn, P, cfg_.temperature, cfg_.logprob_chunk_rows).logp;
+    if (reference_)
+      m.ref_logp = train::completion_logprobs(*reference_, m.ids, m.attn, P, cfg_.temperature, cfg_.logprob_chunk_rows).logp;
+    gen->micro.push_back(std::move(m));
+  }
+  return gen;
+}
+
+GRPOTrainer::StepOutcome GRPOTrainer::optimize(Generation& gen, int64_t step) {
+  StepOutcome out;
+  auto t0 = Clock::now();
+  StepTotals totals{0, 0, static_cast<int>(gen.micro.size())};
+  for (const auto& m : gen.micro) {
+    totals.num_tokens += m.mask.sum().item<double>();
+    totals.num_sequences += static_cast<double>(m.mask.size(0));  // every row, as TRL (grpo / dr_grpo)
+  }
+  optimizer_->zero_grad();
+  double token_weight = 0;
+  bool finite = true;
+  if (totals.num_tokens > 0) {
+    for (auto& m : gen.micro) {
+      auto lp = train::completion_logprobs(*policy_, m.ids, m.attn, m.completion_start, cfg_.temperature,
+                                           cfg_.logprob_chunk_rows);
+      LossInputs in{lp.logp, m.old_logp, m.ref_logp, m.advantages, m.mask};
+      LossStats st{};
+      auto loss = grpo_loss(in, cfg_.loss, totals, &st);
+      const double l = loss.item<double>();
+      if (!std::isfinite(l)) {
+        finite = false;
+        break;
+      }
+      loss.backward();
+      const double w = m.mask.sum().item<double>();
+      out.loss += l;
+      out.kl += st.kl_mean * w;
+      out.clip_low += st.clip_low * w;
+      out.clip_high += st.clip_high * w;
+      out.clip_region += st.clip_region * w;
+      out.entropy += (lp.entropy * m.mask).sum().item<double>();
+      token_weight += w;
+    }
+  }
+  if (token_weight > 0) {
+    out.kl /= token_weight;
+    out.clip_low /= token_weight;
+    out.clip_high /= token_weight;
+    out.clip_region /= token_weight;
+    out.entropy /= token_weight;
+  }
+  if (finite) {
+    out.grad_norm = optimizer_->step(step);
+    finite = std::isfinite(out.grad_norm);
+  }
+  if (!finite) {
+    optimizer_->zero_grad();
+    out.skipped = true;
+    log_warn_line("step " + std::to_string(step + 1) + ": non-finite loss or gradient; the update was skipped");
+  }
+  optimizer_->zero_grad();
+  out.seconds = seconds_since(t0);
+  return out;
+}
+
+void GRPOTrainer::sync_reference() {
+  // TRL sync_ref_model (TR-DPO, arXiv 2404.09656): π_ref ← α·π_θ + (1 − α)·π_ref.
+  torch::NoGradGuard ng;
+  auto ref = reference_->parameters();
+  auto pol = policy_->parameters();
+  for (size_t i = 0; i < ref.size(); ++i)
+    ref[i].mul_(1.0 - cfg_.ref_model_mixup_alpha).add_(pol[i].detach(), cfg_.ref_model_mixup_alpha);
+}
+
+nlohmann::json GRPOTrainer::evaluate(const std::string& tag) {
+  if (eval_records_.empty()) return {};
+  std::vector<std::vector<int64_t>> prompts;
+  std::vector<std::string> texts;
+  for (const auto& rec : eval_records_) {
+    std::string t;
+    prompts.push_back(encode_prompt(rec, &t));
+    texts.push_back(std::move(t));
+  }
+  rollout::SamplingParams sp;
+  sp.n = 1;
+  sp.temperature = 0;  // greedy
+  sp.max_new_tokens = static_cast<int>(eval_section_.value("max_new_tokens", int64_t{0}) > 0
+                                               ? eval_section_.value("max_new_tokens", int64_t{0})
+                                               : cfg_.max_completion_length);
+  sp.stop_token_ids = stop_ids_;
+  std::vector<rollout::Completion> comps;
+  {
+    torch::NoGradGuard ng;
+    comps = engine_->generate(prompts, sp);
+  }
+  std::vector<rewards::Sample> samples;
+  for (const auto& c : comps)
+    samples.push_back(rewards::Sample{texts[c.prompt_index], c.text, eval_records_[c.prompt_index],
+                                      c.finish == rollout::Completion::Finish::length, static_cast<int64_t>(c.ids.size())});
+  auto scores = rewards_->score_batch(samples);
+  nlohmann::json m;
+  m["eval/reward"] = finite_or_null(mean_of(scores.totals));
+  for (size_t k = 0; k < scores.names.size(); ++k)
+    m["eval/rewards/" + scores.names[k] + "/mean"] = finite_or_null(mean_of(scores.per_rewarder[k]));
+  double len = 0;
+  for (const auto& c : comps) len += c.ids.size();
+  m["eval/completions/mean_length"] = len / std::max<size_t>(1, comps.size());
+  m["eval/num_prompts"] = comps.size();
+  JsonlWriter w(run_dir_ / "samples" / ("eval_" + tag + ".jsonl"), false);
+  for (size_t i = 0; i < comps.size(); ++i) {
+    nlohmann::json line = {{"prompt", texts[comps[i].prompt_index]}, {"completion", comps[i].text},
+                           {"reward", finite_or_null(scores.totals[i])}};
+    for (size_t k = 0; k < scores.names.size(); ++k)
+      line["rewards"][scores.names[k]] = finite_or_null(scores.per_rewarder[k][i]);
+    w.write(line);
+  }
+  return m;
+}
+
+void GRPOTrainer::save_checkpoint(int64_t step) {
+  const fs::path final_dir = run_dir_ / "checkpoints" / ("step_" + std::to_string(step));
+  const fs::path tmp = run_dir_ / "checkpoints" / (".step_" + std::to_string(step) + ".tmp");
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  model::save_pretrained(*policy_, tmp, cfg_.model_path);
+  optimizer_->save((tmp / "optimizer.pt").string());
+  if (reference_ && cfg_.sync_ref_model) model::save_pretrained(*reference_, tmp / "ref");
+  nlohmann::json state = {{"step", step}, {"epoch", epoch_}, {"cursor", cursor_},
+                          {"consecutive_nonfinite", consecutive_nonfinite_}, {"num_tokens", num_tokens_},
+                          {"format", "r1kit-grpo-trainer-state"}, {"version", 1}};
+  write_json_atomic(tmp / "trainer_state.json", state);
+  fs::remove_all(final_dir, ec);
+  fs::rename(tmp, final_dir);
+  log_info_line("saved checkpoint " + final_dir.string());
+}
+
+int64_t GRPOTrainer::load_checkpoint(const fs::path& run_dir) {
+  int64_t best = -1;
+  fs::path best_dir;
+  if (fs::exists(run_dir / "checkpoints"))
+    for (const auto& e : fs::directory_iterator(run_dir / "checkpoints")) {
+      const auto name = e.path().filename().string();
+      if (!name.starts_with("step_") || !fs::exists(e.path() / "trainer_state.json")) continue;
+      const int64_t s = std::stoll(name.substr(5));
+      if (s > best) best = s, best_dir = e.path();
+    }
+  if (best < 0) throw IoError(run_dir.string() + ": no checkpoints/step_N with trainer_state.json to resume from");
+  auto state = load_json_file(best_dir / "trainer_state.json");
+  auto loaded = model::load_pretrained(best_dir, torch::kCPU, policy_->dtype());
+  {
+    torch::NoGradGuard ng;
+    auto dst = policy_->parameters();
+    auto src = loaded->parameters();
+    for (size_t i = 0; i < dst.size(); ++i) dst[i].copy_(src[i]);
+    if (reference_ && cfg_.sync_ref_model) {
+      auto ref_loaded = model::load_pretrained(best_dir / "ref", torch::kCPU, reference_->dtype());
+      auto rd = reference_->parameters();
+      auto rs = ref_loaded->parameters();
+      for (size_t i = 0; i < rd.size(); ++i) rd[i].copy_(rs[i]);
+    }
+  }
+  optimizer_->load((best_dir / "optimizer.pt").string());
+  epoch_ = state.at("epoch").get<int64_t>();
+  cursor_ = state.at("cursor").get<int64_t>();
+  consecutive_nonfinite_ = state.at("consecutive_nonfinite").get<int64_t>();
+  num_tokens_ = state.at("num_tokens").get<int64_t>();
+  // Rebuild the epoch's order exactly as it was generated.
+  order_.resize(records_.size());
+  std::iota(order_.begin(), order_.end(), 0);
+  if (cfg_.data.shuffle) {
+    std::mt19937_64 rng(cfg_.seed * 1000003ULL + static_cast<uint64_t>(epoch_));
+    std::shuffle(order_.begin(), order_.end(), rng);
+  }
+  log_info_line("resumed from " + best_dir.string() + " (step " + std::to_string(best) + ")");
+  return best;
+}
+
+RunSummary GRPOTrainer::train(const std::optional<fs::path>& resume) {
+  RunSummary summary;
+  int64_t start = 0;
+  if (resume) {
+    run_dir_ = *resume;
+    start = load_checkpoint(*resume);
+  } else if (fs::exists(run_dir_ / "metrics.jsonl")) {
+    throw IoError(run_dir_.string() + " already holds a run (metrics.jsonl); continue it with --resume " +
+                  run_dir_.string() + " or choose another output_dir (--set output_dir=...)");
+  }
+  fs::create_directories(run_dir_ / "samples");
+  start_log_file("info", run_dir_ / "log.txt");
+  write_json_atomic(run_dir_ / "config.json", cfg_.resolved());
+  summary.run_dir = run_dir_;
+
+  // metrics.jsonl: on resume, keep only the records of the steps the checkpoint covers.
+  if (resume && fs::exists(run_dir_ / "metrics.jsonl")) {
+    auto old = read_jsonl(run_dir_ / "metrics.jsonl");
+    std::string kept;
+    for (const auto& r : old)
+      if (!r.contains("step") || r["step"].get<int64_t>() <= start) kept += r.dump() + "\n";
+    write_file_atomic(run_dir_ / "metrics.jsonl", kept);
+  }
+  JsonlWriter metrics(run_dir_ / "metrics.jsonl", /*append=*/true);
+  if (start == 0) {
+    summary.eval_before = evaluate("before");
+    if (!summary.eval_before.empty()) {
+      auto rec = summary.eval_before;
+      rec["step"] = 0;
+      metrics.write(rec);
+    }
+  }
+  const auto t_run = Clock::now();
+  std::unique_ptr<Generation> gen;
+  for (int64_t step = start; step < cfg_.max_steps; ++step) {
+    const auto t_step = Clock::now();
+    if (step % cfg_.num_iterations == 0 || !gen) gen = generate(step);
+    auto res = optimize(*gen, step);
+    if (res.skipped) {
+      if (++consecutive_nonfinite_ >= cfg_.max_consecutive_nonfinite)
+        throw Error("stopping at step " + std::to_string(step + 1) + ": " + std::to_string(consecutive_nonfinite_) +
+                    " non-finite steps in a row; the last checkpoint is in " + (run_dir_ / "checkpoints").string());
+    } else {
+      consecutive_nonfinite_ = 0;
+    }
+    if (reference_ && cfg_.sync_ref_model && (step + 1) % cfg_.ref_model_sync_steps == 0) sync_reference();
+    num_tokens_ += gen->prompt_tokens + gen->completion_tokens;
+
+    // Metrics, TRL names.
+    const auto& sc = gen->scores;
+    nlohmann::json m;
+    m["step"] = step + 1;
+    m["epoch"] = epoch_ + static_cast<double>(cursor_) / static_cast<double>(records_.size());
+    m["reward"] = finite_or_null(mean_of(sc.totals));
+    m["reward_std"] = finite_or_null(gen->adv.reward_std);  // TRL: std of all rewards in the batch
+    for (size_t k = 0; k < sc.names.size(); ++k) {
+      m["rewards/" + sc.names[k] + "/mean"] = finite_or_null(mean_of(sc.per_rewarder[k]));
+      m["rewards/" + sc.names[k] + "/std"] = finite_or_null(std_of(sc.per_rewarder[k]));
+    }
+    m["frac_reward_zero_std"] = gen->adv.frac_reward_zero_std;
+    std::vector<double> lens;
+    int64_t clipped = 0;
+    for (const auto& c : gen->completions) {
+      lens.push_back(static_cast<double>(c.ids.size()));
+      clipped += c.finish == rollout::Completion::Finish::length;
+    }
+    m["completions/mean_length"] = mean_of(lens);
+    m["completions/min_length"] = *std::min_element(lens.begin(), lens.end());
+    m["completions/max_length"] = *std::max_element(lens.begin(), lens.end());
+    m["completions/clipped_ratio"] = static_cast<double>(clipped) / static_cast<double>(lens.size());
+    m["kl"] = cfg_.loss.beta != 0.0 ? finite_or_null(res.kl) : nlohmann::json(nullptr);
+    m["entropy"] = finite_or_null(res.entropy);
+    m["clip_ratio/low_mean"] = res.clip_low;
+    m["clip_ratio/high_mean"] = res.clip_high;
+    m["clip_ratio/region_mean"] = res.clip_region;
+    m["loss"] = finite_or_null(res.loss);
+    m["grad_norm"] = finite_or_null(res.grad_norm);
+    m["learning_rate"] = optimizer_->current_lr();
+    m["num_tokens"] = num_tokens_;
+    m["step_time"] = seconds_since(t_step);
+    m["skipped"] = res.skipped;
+    if (step % cfg_.num_iterations == 0) {
+      m["rollout/seconds"] = gen->rollout_seconds;
+      m["rollout/tokens_per_s"] = gen->rollout_stats.generated_tokens / std::max(1e-9, gen->rollout_seconds);
+      m["rewards/seconds"] = gen->reward_seconds;
+    }
+    m["train/tokens_per_s"] = (gen->prompt_tokens + gen->completion_tokens) / std::max(1e-9, res.seconds);
+    if ((step + 1) % cfg_.logging_steps == 0 || step + 1 == cfg_.max_steps) metrics.write(m);
+    if (step == start) summary.first_metrics = m;
+    summary.last_metrics = m;
+
+    if (cfg_.samples_steps > 0 && ((step + 1) % cfg_.samples_steps == 0 || step == start)) {
+      JsonlWriter w(run_dir_ / "samples" / ("step_" + std::to_string(step + 1) + ".jsonl"), false);
+      for (size_t i = 0; i < gen->completions.size(); ++i) {
+        const auto& c = gen->completions[i];
+        nlohmann::json line = {{"prompt", gen->prompt_text[c.prompt_index]}, {"completion", c.text},
+                               {"reward", finite_or_null(sc.totals[i])}, {"advantage", gen->adv.advantages[i]},
+                               {"finish_reason", rollout::finish_name(c.finish)}, {"completion_tokens", c.ids.size()}};
+        for (size_t k = 0; k < sc.names.size(); ++k) line["rewards"][sc.names[k]] = finite_or_null(sc.per_rewarder[k][i]);
+        w.write(line);
+      }
+    }
+    // Progress line.
+    const double elapsed = seconds_since(t_run);
+    const double eta = elapsed / static_cast<double>(step + 1 - start) * static_cast<double>(cfg_.max_steps - step - 1);
+    const std::string acc_name = sc.names.empty() ? "" : sc.names[0];
+    char kl_buf[32] = "-";
+    if (cfg_.loss.beta != 0) std::snprintf(kl_buf, sizeof kl_buf, "%.4f", res.kl);
+    const std::string kl_text = kl_buf;
+    std::fprintf(stderr, "[grpo] step %lld/%lld  reward %.3f  %s %.3f  len %.1f  kl %s  loss %.4f  %.1fs/step  ETA %s\n",
+                 static_cast<long long>(step + 1), static_cast<long long>(cfg_.max_steps), mean_of(sc.totals),
+                 acc_name.c_str(), sc.names.empty() ? 0.0 : mean_of(sc.per_rewarder[0]), mean_of(lens),
+                 kl_text.c_str(), res.loss, seconds_since(t_step),
+                 human_duration(eta).c_str());
+    const bool last = step + 1 == cfg_.max_steps;
+    if ((cfg_.save_steps > 0 && (step + 1) % cfg_.save_steps == 0) || last) save_checkpoint(step + 1);
+  }
+  summary.steps = cfg_.max_steps;
+  summary.eval_after = evaluate("after");
+  if (!summary.eval_after.empty()) {
+    auto rec = summary.eval_after;
+    rec["step"] = cfg_.max_steps;
+    metrics.write(rec);
+  }
+  return summary;
+}
+
+}  // namespace r1kit::rl
