@@ -27,6 +27,12 @@ models: build
 test: build models
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# The main job on the bundled default: GRPO on GSM8K with SmolLM2-135M-Instruct (configs/demo/).
+DEMO_CONFIG ?= configs/demo/grpo_smollm2_gsm8k.json
+DEMO_RUN ?= runs/demo-$(shell date +%Y%m%d-%H%M%S)
+demo: build models
+	$(BUILD)/cli/r1kit grpo --config $(DEMO_CONFIG) --set output_dir=$(DEMO_RUN)
+
 # Benchmarks against the reference implementations (needs the fixture venv, see scripts/make_fixtures.sh).
 bench: build models
 	cmake --build $(BUILD) -j $(JOBS) --target bench
