@@ -19,27 +19,6 @@ const Value* arg(CallArgs& a, size_t index, std::string_view name) {
   return index < a.positional.size() ? &a.positional[index] : nullptr;
 }
 
-// Items of an iterable, as Jinja's for loop sees them (dict -> keys, str -> characters, undefined -> none).
-std::vector<Value> iterate(const Value& v, std::string_view what) {
-  switch (v.type) {
-    case Value::Type::array: return *v.array;
-    case Value::Type::undefined: return {};
-    case Value::Type::string: {
-      std::vector<Value> out;
-      for (char32_t c : utf8_decode(v.s)) out.push_back(Value::string(utf8_encode(std::u32string(1, c))));
-      return out;
-    }
-    case Value::Type::object: {
-      if (v.object->is_namespace) break;
-      std::vector<Value> out;
-      for (const auto& e : v.object->entries) out.push_back(Value::string(e.first));
-      return out;
-    }
-    default: break;
-  }
-  throw EvalError(std::string(what) + ": '" + type_name(v) + "' object is not iterable");
-}
-
 Value get_attribute(const Value& v, const std::string& attr) {
   if (v.is_object()) {
     const Value* found = v.object->find(attr);
@@ -115,6 +94,28 @@ const std::set<std::string, std::less<>>& test_names() {
 }
 
 }  // namespace
+
+// Items of an iterable, as Jinja's for loop sees them (dict -> keys, str -> characters, undefined -> none).
+std::vector<Value> iterate(const Value& v, std::string_view what) {
+  switch (v.type) {
+    case Value::Type::array: return *v.array;
+    case Value::Type::undefined: return {};
+    case Value::Type::string: {
+      std::vector<Value> out;
+      for (char32_t c : utf8_decode(v.s)) out.push_back(Value::string(utf8_encode(std::u32string(1, c))));
+      return out;
+    }
+    case Value::Type::object: {
+      if (v.object->is_namespace) break;
+      std::vector<Value> out;
+      for (const auto& e : v.object->entries) out.push_back(Value::string(e.first));
+      return out;
+    }
+    default: break;
+  }
+  throw EvalError(std::string(what) + ": '" + type_name(v) + "' object is not iterable");
+}
+
 
 bool is_known_filter(std::string_view name) { return filter_names().count(name) > 0; }
 bool is_known_test(std::string_view name) { return test_names().count(name) > 0; }

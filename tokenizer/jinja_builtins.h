@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tokenizer/jinja_value.h"
 
@@ -25,6 +26,10 @@ class RaisedException : public EvalError {
  public:
   using EvalError::EvalError;
 };
+
+/// Items of an iterable as Jinja's for loop sees them (list -> items, dict -> keys, str -> characters,
+/// undefined -> none). Throws EvalError "<what>: '<type>' object is not iterable" otherwise.
+std::vector<Value> iterate(const Value& v, std::string_view what);
 
 /// Looks up a global function (range, namespace, dict, raise_exception, strftime_now); undefined when unknown.
 Value global_function(std::string_view name);

@@ -28,26 +28,7 @@ void need_defined(const Value& v) {
   if (v.is_undefined()) throw EvalError(v.s.empty() ? "undefined value used" : v.s);
 }
 
-std::vector<Value> iterate_for(const Value& v) {
-  switch (v.type) {
-    case Value::Type::array: return *v.array;
-    case Value::Type::undefined: return {};
-    case Value::Type::string: {
-      std::vector<Value> out;
-      for (char32_t c : utf8_decode(v.s)) out.push_back(Value::string(utf8_encode(std::u32string(1, c))));
-      return out;
-    }
-    case Value::Type::object:
-      if (!v.object->is_namespace) {
-        std::vector<Value> out;
-        for (const auto& e : v.object->entries) out.push_back(Value::string(e.first));
-        return out;
-      }
-      break;
-    default: break;
-  }
-  throw EvalError("'" + type_name(v) + "' object is not iterable");
-}
+std::vector<Value> iterate_for(const Value& v) { return iterate(v, "for loop"); }
 
 Value arithmetic(const std::string& op, const Value& a, const Value& b) {
   need_defined(a);
