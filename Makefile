@@ -33,10 +33,14 @@ DEMO_RUN ?= runs/demo-$(shell date +%Y%m%d-%H%M%S)
 demo: build models
 	$(BUILD)/cli/r1kit grpo --config $(DEMO_CONFIG) --set output_dir=$(DEMO_RUN)
 
-# Benchmarks against the reference implementations (needs the fixture venv, see scripts/make_fixtures.sh).
+# Benchmarks against the reference implementations, each in the same run (needs the fixture venv: make fixtures).
 bench: build models
 	cmake --build $(BUILD) -j $(JOBS) --target bench
 	$(FIXTURE_PY) bench/bench_model.py --model models/smollm2-135m-instruct --r1kit $(BUILD)/bench/r1kit_bench_model
+	$(FIXTURE_PY) bench/bench_rollout.py --model models/smollm2-135m-instruct --r1kit $(BUILD)/bench/r1kit_bench_rollout
+	$(FIXTURE_PY) bench/bench_tokenizer.py --binary $(BUILD)/bench/bench_tokenizer
+	$(FIXTURE_PY) bench/bench_math.py $(BUILD)/bench/r1kit_bench_math
+	$(BUILD)/bench/r1kit_bench_code
 
 # Developer-only: regenerate tests/fixtures with the reference implementations (transformers, gguf).
 fixtures:

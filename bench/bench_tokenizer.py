@@ -39,7 +39,7 @@ def corpus():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--binary", default=os.path.join(ROOT, "build", "bench_tokenizer"))
+    ap.add_argument("--binary", default=os.path.join(ROOT, "build", "bench", "bench_tokenizer"))
     ap.add_argument("--tokenizers", default="deepseek_v3,qwen3,llama3")
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()

@@ -9,6 +9,7 @@ packages. Developers only; CI never runs this. Each step is a script of its own,
   fixtures_gguf.py          GGUF files per quant type + gguf-py dequantised values; safetensors byte fixtures;
                             with --r1kit: converted SmolLM2 vs transformers' own GGUF loading
   fixtures_tokenizer.py     HF tokenizers ids for the shared corpus and hard cases
+  fixtures_smollm2_tokenizer.py  HF tokenizers ids on the SmolLM2 tokenizer.json that r1kit convert gguf rebuilt
   fixtures_chat_template.py transformers apply_chat_template strings (needs the SmolLM2 GGUF)
   fixtures_math_verify.py   math-verify verdicts on (gold, prediction) pairs
   fixtures_grpo_loss.py     TRL GRPOTrainer advantages, losses and gradients on crafted inputs
@@ -38,6 +39,7 @@ def main():
         "models": ["scripts/fixtures_models.py"] + (["--r1kit", a.r1kit] if have_r1kit else []),
         "gguf": ["scripts/fixtures_gguf.py"] + (["--r1kit", a.r1kit] if have_r1kit else []),
         "tokenizer": ["scripts/fixtures_tokenizer.py"],
+        "smollm2_tokenizer": ["scripts/fixtures_smollm2_tokenizer.py"],
         "chat_template": ["scripts/fixtures_chat_template.py", "--gguf", gguf],
         "math_verify": ["scripts/fixtures_math_verify.py"],
         "grpo_loss": ["scripts/fixtures_grpo_loss.py"],

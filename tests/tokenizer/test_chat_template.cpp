@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tokenizer/chat_template.h"
+#include "tokenizer/tokenizer.h"
 
 namespace r1kit::tokenizer {
 namespace {
@@ -173,6 +174,12 @@ TEST(ChatTemplate, Llama3IssueExampleIdsRecordedForTokenizer) {
   EXPECT_EQ(text,
             "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\ntest<|eot_id|>"
             "<|start_header_id|>assistant<|end_header_id|>\n\n");
+  // End to end with the real Llama-3 tokenizer: render, then tokenize without added special tokens — one BOS.
+  const auto tok = Tokenizer::from_dir(std::filesystem::path(R1KIT_SOURCE_DIR) / ".." / "shared" / "data" /
+                                       "tokenizers" / "llama3");
+  const auto chat = ChatTemplate::from_tokenizer_config(tok.config(), "llama3/tokenizer_config.json");
+  const auto got = tok.encode(chat.render(to_messages(ex.at("messages")), true), /*add_special_tokens=*/false);
+  EXPECT_EQ(std::vector<int64_t>(got.begin(), got.end()), ids);
 }
 
 }  // namespace
