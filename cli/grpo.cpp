@@ -12,14 +12,26 @@ void register_grpo(CLI::App& app) {
   auto* cmd = app.add_subcommand("grpo", "GRPO reinforcement learning (TRL GRPOConfig names; see configs/README.md)");
   static std::string config_path, resume;
   static std::vector<std::string> overrides;
-  cmd->add_option("--config", config_path, "JSON config (comments allowed)")->required();
+  auto* config_opt = cmd->add_option("--config", config_path, "JSON config (comments allowed)");
   cmd->add_option("--set", overrides, "Override a config key: --set learning_rate=1e-6 --set data.limit=100");
-  cmd->add_option("--resume", resume, "Continue the run in this directory from its newest checkpoint");
+  auto* resume_opt = cmd->add_option("--resume", resume,
+                                     "Continue the run in this directory from its newest checkpoint, with its own "
+                                     "config.json (change settings with --set, e.g. --set max_steps=200)");
+  config_opt->excludes(resume_opt);
   cmd->callback([] {
-    auto j = load_json_file(config_path);
+    if (config_path.empty() && resume.empty()) throw ConfigError("grpo: give --config FILE (or --resume RUN_DIR)");
+    // A resumed run continues with the configuration it was started with (RUN_DIR/config.json); --set changes it.
+    const std::string source = resume.empty() ? config_path : (std::filesystem::path(resume) / "config.json").string();
+    auto j = load_json_file(source);
     apply_overrides(j, overrides);
-    if (!resume.empty()) j["output_dir"] = resume;
-    auto cfg = rl::GRPOConfig::from_json(j, config_path);
+    if (!resume.empty()) {
+      for (const auto& o : overrides)
+        if (o.rfind("output_dir=", 0) == 0)
+          throw ConfigError("grpo: --resume " + resume + " continues that run in place; drop --set " + o);
+      j["output_dir"] = resume;
+      for (const auto& o : overrides) std::fprintf(stderr, "[grpo] resume with changed setting: %s\n", o.c_str());
+    }
+    auto cfg = rl::GRPOConfig::from_json(j, source);
     rl::GRPOTrainer trainer(cfg);
     auto summary = trainer.train(resume.empty() ? std::nullopt : std::optional<std::filesystem::path>(resume));
     auto show = [](const char* label, const nlohmann::json& m) {

@@ -20,13 +20,13 @@ void register_info(CLI::App& app) {
 #else
     const bool built_cuda = false;
 #endif
-    std::printf("CUDA       built with CUDA support: %s; available: %s; devices: %zu\n", built_cuda ? "yes" : "no",
-                torch::cuda::is_available() ? "yes" : "no", torch::cuda::device_count());
+    std::printf("CUDA       built with CUDA support: %s; available: %s; devices: %d\n", built_cuda ? "yes" : "no",
+                torch::cuda::is_available() ? "yes" : "no", static_cast<int>(torch::cuda::device_count()));
     std::printf("NCCL       %s\n", built_cuda ? "linked (through libtorch_cuda)" : "not linked (CPU build: Gloo only)");
-    std::printf("threads    intra-op %d, inter-op %d, hardware %u\n", at::get_num_threads(),
-                at::get_num_interop_threads(), std::thread::hardware_concurrency());
+    std::printf("threads    intra-op %d, inter-op %d, hardware %u\n", static_cast<int>(at::get_num_threads()),
+                static_cast<int>(at::get_num_interop_threads()), std::thread::hardware_concurrency());
     std::printf("devices    cpu");
-    for (size_t i = 0; i < torch::cuda::device_count(); ++i) std::printf(", cuda:%zu", i);
+    for (int i = 0; i < static_cast<int>(torch::cuda::device_count()); ++i) std::printf(", cuda:%d", i);
     std::printf("\n");
     std::printf("parallel   %s", at::get_parallel_info().c_str());
   });

@@ -182,6 +182,10 @@ json parse_json(std::string_view text, const std::string& source) {
     throw ConfigError((source.empty() ? std::string("<json>") : source) + ":" + std::to_string(line) + ":" +
                       std::to_string(column) + ": " + what + " — fix the JSON syntax\n    " + snippet + "\n    " +
                       caret + "^");
+  } catch (const json::exception& e) {  // e.g. out_of_range 406: a number too large for a double (1e400)
+    std::string what = e.what();
+    if (const size_t bracket = what.find("] "); bracket != std::string::npos) what = what.substr(bracket + 2);
+    throw ConfigError((source.empty() ? std::string("<json>") : source) + ": " + what + " — fix the value");
   }
 }
 

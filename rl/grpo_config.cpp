@@ -103,6 +103,9 @@ GRPOConfig GRPOConfig::from_json(const nlohmann::json& j, const std::string& sou
   if (!(c.temperature > 0)) bad("temperature", "must be > 0 for GRPO (log-probs are taken at the sampling temperature)");
   if (c.loss.beta < 0) bad("beta", "must be >= 0");
   if (c.loss.epsilon < 0 || c.loss.epsilon_high < 0) bad("epsilon", "epsilon and epsilon_high must be >= 0");
+  if (c.loss.delta && !(*c.loss.delta > 1.0 + c.loss.epsilon_high))
+    bad("delta", "caps the unclipped ratio term and must be > 1 + epsilon_high = " +
+                     std::to_string(1.0 + c.loss.epsilon_high) + " (TRL recommends e.g. 1.5), or null to disable");
   if (c.ref_model_mixup_alpha < 0 || c.ref_model_mixup_alpha > 1) bad("ref_model_mixup_alpha", "must be in [0, 1]");
   return c;
 }

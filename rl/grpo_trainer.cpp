@@ -352,7 +352,11 @@ int64_t GRPOTrainer::load_checkpoint(const fs::path& run_dir) {
       const int64_t s = std::stoll(name.substr(5));
       if (s > best) best = s, best_dir = e.path();
     }
-  if (best < 0) throw IoError(run_dir.string() + ": no checkpoints/step_N with trainer_state.json to resume from");
+  if (best < 0) {
+    log_warn_line(run_dir.string() + ": no checkpoint yet (the run stopped before its first save); starting it "
+                  "again from step 0");
+    return 0;
+  }
   auto state = load_json_file(best_dir / "trainer_state.json");
   auto loaded = model::load_pretrained(best_dir, torch::kCPU, policy_->dtype());
   {
@@ -389,7 +393,8 @@ RunSummary GRPOTrainer::train(const std::optional<fs::path>& resume) {
   if (resume) {
     run_dir_ = *resume;
     start = load_checkpoint(*resume);
-  } else if (fs::exists(run_dir_ / "metrics.jsonl")) {
+  } else if (fs::exists(run_dir_ / "checkpoints") ||
+             (fs::exists(run_dir_ / "metrics.jsonl") && fs::file_size(run_dir_ / "metrics.jsonl") > 0)) {
     throw IoError(run_dir_.string() + " already holds a run (metrics.jsonl); continue it with --resume " +
                   run_dir_.string() + " or choose another output_dir (--set output_dir=...)");
   }
@@ -406,7 +411,16 @@ RunSummary GRPOTrainer::train(const std::optional<fs::path>& resume) {
       if (!r.contains("step") || r["step"].get<int64_t>() <= start) kept += r.dump() + "\n";
     write_file_atomic(run_dir_ / "metrics.jsonl", kept);
   }
+  if (start == 0 && fs::exists(run_dir_ / "metrics.jsonl")) fs::remove(run_dir_ / "metrics.jsonl");
+  if (start >= cfg_.max_steps) {
+    log_info_line("the run is already at step " + std::to_string(start) + " of max_steps = " +
+                  std::to_string(cfg_.max_steps) + "; nothing to do (raise it with --set max_steps=N)");
+    summary.steps = start;
+    return summary;
+  }
   JsonlWriter metrics(run_dir_ / "metrics.jsonl", /*append=*/true);
+  log_info_line("training " + cfg_.model_path + " for " + std::to_string(cfg_.max_steps - start) + " steps into " +
+                run_dir_.string());
   if (start == 0) {
     summary.eval_before = evaluate("before");
     if (!summary.eval_before.empty()) {
