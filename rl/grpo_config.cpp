@@ -62,6 +62,8 @@ GRPOConfig GRPOConfig::from_json(const nlohmann::json& j, const std::string& sou
   c.loss.kl_estimator = parse_kl_estimator(r.get_choice("kl_estimator", "k3", kKl));
   c.num_iterations = r.get<int>("num_iterations", c.num_iterations);
   c.mask_truncated_completions = r.get<bool>("mask_truncated_completions", c.mask_truncated_completions);
+  c.dynamic_sampling = r.get<bool>("dynamic_sampling", c.dynamic_sampling);
+  c.max_num_gen_batches = r.get<int64_t>("max_num_gen_batches", c.max_num_gen_batches);
   c.sync_ref_model = r.get<bool>("sync_ref_model", c.sync_ref_model);
   c.ref_model_mixup_alpha = r.get<double>("ref_model_mixup_alpha", c.ref_model_mixup_alpha);
   c.ref_model_sync_steps = r.get<int64_t>("ref_model_sync_steps", c.ref_model_sync_steps);
@@ -95,6 +97,7 @@ GRPOConfig GRPOConfig::from_json(const nlohmann::json& j, const std::string& sou
                                std::to_string(c.num_generations) + " (whole groups per optimizer step)");
   if (c.max_steps < 1) bad("max_steps", "must be >= 1");
   if (c.num_iterations < 1) bad("num_iterations", "must be >= 1");
+  if (c.max_num_gen_batches < 0) bad("max_num_gen_batches", "must be >= 0 (0 = unbounded)");
   if (c.save_steps > 0 && c.save_steps % c.num_iterations != 0)
     bad("save_steps", "must be a multiple of num_iterations = " + std::to_string(c.num_iterations) +
                           " (checkpoints are taken between generation batches)");
@@ -140,6 +143,8 @@ nlohmann::json GRPOConfig::resolved() const {
   j["use_bias_correction_kl"] = loss.use_bias_correction_kl;
   j["num_iterations"] = num_iterations;
   j["mask_truncated_completions"] = mask_truncated_completions;
+  j["dynamic_sampling"] = dynamic_sampling;
+  j["max_num_gen_batches"] = max_num_gen_batches;
   j["sync_ref_model"] = sync_ref_model;
   j["ref_model_mixup_alpha"] = ref_model_mixup_alpha;
   j["ref_model_sync_steps"] = ref_model_sync_steps;

@@ -49,6 +49,11 @@ struct GRPOConfig {
   LossConfig loss;                        // loss_type, epsilon, epsilon_high, delta, beta, kl_estimator
   int num_iterations = 1;                 // μ: optimizer steps per generation batch
   bool mask_truncated_completions = false;
+  /// DAPO dynamic sampling (arXiv 2503.14476, §3.2; verl `algorithm.filter_groups`): drop groups whose rewards
+  /// are all equal (no learning signal) and generate more prompts until the step has B groups with signal, at
+  /// most `max_num_gen_batches` generation batches (0 = unbounded); then train on what was collected.
+  bool dynamic_sampling = false;
+  int64_t max_num_gen_batches = 4;
   bool sync_ref_model = false;
   double ref_model_mixup_alpha = 0.6;
   int64_t ref_model_sync_steps = 512;

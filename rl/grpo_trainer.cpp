@@ -14,6 +14,7 @@
 #include "core/strings.h"
 #include "rollout/stop.h"
 #include "tokenizer/prompt_template.h"
+#include "train/checkpoint.h"
 #include "train/token_logprobs.h"
 
 namespace r1kit::rl {
@@ -58,6 +59,8 @@ struct GRPOTrainer::Generation {
   rollout::RolloutStats rollout_stats;
   double rollout_seconds = 0, reward_seconds = 0;
   int64_t prompt_tokens = 0, completion_tokens = 0;
+  int64_t gen_batches = 1;            // generation batches sampled (> 1 only with dynamic sampling)
+  double frac_reward_zero_std = 0.0;  // over every generated group, before dynamic-sampling filtering
 };
 
 struct GRPOTrainer::StepOutcome {
@@ -135,13 +138,9 @@ std::vector<size_t> GRPOTrainer::next_prompt_indices(int64_t count) {
 std::unique_ptr<GRPOTrainer::Generation> GRPOTrainer::generate(int64_t step) {
   auto gen = std::make_unique<Generation>();
   const int G = cfg_.num_generations;
-  gen->record_index = next_prompt_indices(cfg_.prompts_per_step());
-  std::vector<std::vector<int64_t>> prompts;
-  for (size_t idx : gen->record_index) {
-    std::string text;
-    prompts.push_back(encode_prompt(records_[idx], &text));
-    gen->prompt_text.push_back(std::move(text));
-  }
+  const int64_t B = cfg_.prompts_per_step();
+  std::vector<std::vector<int64_t>> prompts;  // [kept groups] token ids
+
   rollout::SamplingParams sp;
   sp.n = G;
   sp.temperature = cfg_.temperature;
@@ -150,25 +149,93 @@ std::unique_ptr<GRPOTrainer::Generation> GRPOTrainer::generate(int64_t step) {
   sp.min_p = cfg_.min_p;
   sp.max_new_tokens = static_cast<int>(cfg_.max_completion_length);
   sp.stop_token_ids = stop_ids_;
-  sp.seed = cfg_.seed * 7919ULL + static_cast<uint64_t>(step);  // per step: resumable, reproducible
-  auto t0 = Clock::now();
-  {
-    torch::NoGradGuard ng;
-    gen->completions = engine_->generate(prompts, sp);
-  }
-  gen->rollout_seconds = seconds_since(t0);
-  gen->rollout_stats = engine_->last_stats();
 
-  // Rewards.
-  t0 = Clock::now();
-  std::vector<rewards::Sample> samples;
-  samples.reserve(gen->completions.size());
-  for (const auto& c : gen->completions)
-    samples.push_back(rewards::Sample{gen->prompt_text[c.prompt_index], c.text, records_[gen->record_index[c.prompt_index]],
-                                      c.finish == rollout::Completion::Finish::length,
-                                      static_cast<int64_t>(c.ids.size())});
-  gen->scores = rewards_->score_batch(samples);
-  gen->reward_seconds = seconds_since(t0);
+  // One generation batch of B prompts; with dynamic sampling, more batches until B groups have a non-zero reward
+  // std (DAPO §3.2), keeping only those groups, at most max_num_gen_batches batches.
+  int64_t zero_std_groups = 0, generated_groups = 0;
+  for (int64_t batch = 0;; ++batch) {
+    std::vector<size_t> idx = next_prompt_indices(B);
+    std::vector<std::vector<int64_t>> batch_prompts;
+    std::vector<std::string> batch_text;
+    for (size_t i : idx) {
+      std::string text;
+      batch_prompts.push_back(encode_prompt(records_[i], &text));
+      batch_text.push_back(std::move(text));
+    }
+    // Per step (and per extra batch): resumable, reproducible.
+    sp.seed = cfg_.seed * 7919ULL + static_cast<uint64_t>(step) + static_cast<uint64_t>(batch) * 1000003ULL;
+    auto t0 = Clock::now();
+    std::vector<rollout::Completion> completions;
+    {
+      torch::NoGradGuard ng;
+      completions = engine_->generate(batch_prompts, sp);
+    }
+    gen->rollout_seconds += seconds_since(t0);
+    const auto st = engine_->last_stats();
+    gen->rollout_stats.prefill_seconds += st.prefill_seconds;
+    gen->rollout_stats.decode_seconds += st.decode_seconds;
+    gen->rollout_stats.sample_seconds += st.sample_seconds;
+    gen->rollout_stats.prompt_tokens += st.prompt_tokens;
+    gen->rollout_stats.generated_tokens += st.generated_tokens;
+
+    t0 = Clock::now();
+    std::vector<rewards::Sample> samples;
+    samples.reserve(completions.size());
+    for (const auto& c : completions)
+      samples.push_back(rewards::Sample{batch_text[c.prompt_index], c.text, records_[idx[c.prompt_index]],
+                                        c.finish == rollout::Completion::Finish::length,
+                                        static_cast<int64_t>(c.ids.size())});
+    auto scores = rewards_->score_batch(samples);
+    gen->reward_seconds += seconds_since(t0);
+    const auto batch_adv = compute_advantages(scores.totals, G, cfg_.scale_rewards);
+
+    const bool last_try = !cfg_.dynamic_sampling ||
+                          (cfg_.max_num_gen_batches > 0 && batch + 1 >= cfg_.max_num_gen_batches);
+    if (batch == 0) {
+      gen->scores.names = scores.names;
+      gen->scores.weights = scores.weights;
+      gen->scores.per_rewarder.assign(scores.names.size(), {});
+      gen->scores.timeouts.assign(scores.names.size(), 0);
+      gen->scores.errors.assign(scores.names.size(), 0);
+      gen->scores.seconds.assign(scores.names.size(), 0.0);
+    }
+    for (size_t k = 0; k < scores.names.size(); ++k) {
+      gen->scores.timeouts[k] += scores.timeouts[k];
+      gen->scores.errors[k] += scores.errors[k];
+      gen->scores.seconds[k] += scores.seconds[k];
+    }
+    // Without dynamic sampling every group is kept. With it, groups without signal are dropped — unless the last
+    // allowed batch still leaves the step empty: then that batch is kept whole (the step trains only on the KL
+    // term, and its metrics stay comparable).
+    const bool keep_all = !cfg_.dynamic_sampling || (last_try && prompts.empty());
+    for (size_t b = 0; b < idx.size(); ++b) {
+      ++generated_groups;
+      const bool signal = batch_adv.group_std[b] > 0.0;
+      zero_std_groups += !signal;
+      const bool room = static_cast<int64_t>(prompts.size()) < B;
+      if (!room || (!keep_all && !signal)) continue;  // surplus groups of the last batch are dropped (as verl)
+      const size_t new_index = prompts.size();
+      prompts.push_back(batch_prompts[b]);
+      gen->prompt_text.push_back(batch_text[b]);
+      gen->record_index.push_back(idx[b]);
+      for (int g = 0; g < G; ++g) {
+        const size_t i = b * G + g;
+        auto c = completions[i];
+        c.prompt_index = new_index;
+        gen->completions.push_back(std::move(c));
+        gen->scores.totals.push_back(scores.totals[i]);
+        for (size_t k = 0; k < scores.names.size(); ++k) gen->scores.per_rewarder[k].push_back(scores.per_rewarder[k][i]);
+      }
+    }
+    gen->gen_batches = batch + 1;
+    if (static_cast<int64_t>(prompts.size()) >= B || last_try) break;
+  }
+  if (cfg_.dynamic_sampling && static_cast<int64_t>(prompts.size()) < B)
+    log_warn_line("step " + std::to_string(step + 1) + ": dynamic sampling found " + std::to_string(prompts.size()) +
+                  " of " + std::to_string(B) + " groups with a non-zero reward std in " +
+                  std::to_string(gen->gen_batches) + " generation batches (max_num_gen_batches); training on those");
+  gen->frac_reward_zero_std =
+      generated_groups ? static_cast<double>(zero_std_groups) / static_cast<double>(generated_groups) : 0.0;
   gen->adv = compute_advantages(gen->scores.totals, G, cfg_.scale_rewards);
 
   // Micro-batches of per_device_train_batch_size completions, in (prompt, sample) order.
@@ -326,51 +393,28 @@ nlohmann::json GRPOTrainer::evaluate(const std::string& tag) {
 }
 
 void GRPOTrainer::save_checkpoint(int64_t step) {
-  const fs::path final_dir = run_dir_ / "checkpoints" / ("step_" + std::to_string(step));
-  const fs::path tmp = run_dir_ / "checkpoints" / (".step_" + std::to_string(step) + ".tmp");
-  std::error_code ec;
-  fs::remove_all(tmp, ec);
-  model::save_pretrained(*policy_, tmp, cfg_.model_path);
-  optimizer_->save((tmp / "optimizer.pt").string());
-  if (reference_ && cfg_.sync_ref_model) model::save_pretrained(*reference_, tmp / "ref");
-  nlohmann::json state = {{"step", step}, {"epoch", epoch_}, {"cursor", cursor_},
-                          {"consecutive_nonfinite", consecutive_nonfinite_}, {"num_tokens", num_tokens_},
-                          {"format", "r1kit-grpo-trainer-state"}, {"version", 1}};
-  write_json_atomic(tmp / "trainer_state.json", state);
-  fs::remove_all(final_dir, ec);
-  fs::rename(tmp, final_dir);
-  log_info_line("saved checkpoint " + final_dir.string());
+  nlohmann::json state = {{"epoch", epoch_}, {"cursor", cursor_}, {"consecutive_nonfinite", consecutive_nonfinite_},
+                          {"num_tokens", num_tokens_}, {"format", "r1kit-grpo-trainer-state"}, {"version", 1}};
+  const auto dir = train::write_checkpoint(run_dir_, step, [&](const fs::path& tmp) {
+    model::save_pretrained(*policy_, tmp, cfg_.model_path);
+    optimizer_->save((tmp / "optimizer.pt").string());
+    if (reference_ && cfg_.sync_ref_model) model::save_pretrained(*reference_, tmp / "ref");
+  }, state);
+  log_info_line("saved checkpoint " + dir.string());
 }
 
 int64_t GRPOTrainer::load_checkpoint(const fs::path& run_dir) {
-  int64_t best = -1;
-  fs::path best_dir;
-  if (fs::exists(run_dir / "checkpoints"))
-    for (const auto& e : fs::directory_iterator(run_dir / "checkpoints")) {
-      const auto name = e.path().filename().string();
-      if (!name.starts_with("step_") || !fs::exists(e.path() / "trainer_state.json")) continue;
-      const int64_t s = std::stoll(name.substr(5));
-      if (s > best) best = s, best_dir = e.path();
-    }
-  if (best < 0) {
+  const auto ckpt = train::latest_checkpoint(run_dir, "r1kit-grpo-trainer-state");
+  if (!ckpt) {
     log_warn_line(run_dir.string() + ": no checkpoint yet (the run stopped before its first save); starting it "
                   "again from step 0");
     return 0;
   }
-  auto state = load_json_file(best_dir / "trainer_state.json");
-  auto loaded = model::load_pretrained(best_dir, torch::kCPU, policy_->dtype());
-  {
-    torch::NoGradGuard ng;
-    auto dst = policy_->parameters();
-    auto src = loaded->parameters();
-    for (size_t i = 0; i < dst.size(); ++i) dst[i].copy_(src[i]);
-    if (reference_ && cfg_.sync_ref_model) {
-      auto ref_loaded = model::load_pretrained(best_dir / "ref", torch::kCPU, reference_->dtype());
-      auto rd = reference_->parameters();
-      auto rs = ref_loaded->parameters();
-      for (size_t i = 0; i < rd.size(); ++i) rd[i].copy_(rs[i]);
-    }
-  }
+  const int64_t best = ckpt->step;
+  const fs::path& best_dir = ckpt->dir;
+  const auto& state = ckpt->state;
+  train::load_weights_into(*policy_, best_dir);
+  if (reference_ && cfg_.sync_ref_model) train::load_weights_into(*reference_, best_dir / "ref");
   optimizer_->load((best_dir / "optimizer.pt").string());
   epoch_ = state.at("epoch").get<int64_t>();
   cursor_ = state.at("cursor").get<int64_t>();
@@ -456,7 +500,11 @@ RunSummary GRPOTrainer::train(const std::optional<fs::path>& resume) {
       m["rewards/" + sc.names[k] + "/mean"] = finite_or_null(mean_of(sc.per_rewarder[k]));
       m["rewards/" + sc.names[k] + "/std"] = finite_or_null(std_of(sc.per_rewarder[k]));
     }
-    m["frac_reward_zero_std"] = gen->adv.frac_reward_zero_std;
+    m["frac_reward_zero_std"] = gen->frac_reward_zero_std;
+    if (cfg_.dynamic_sampling) {
+      m["dynamic_sampling/num_gen_batches"] = gen->gen_batches;
+      m["dynamic_sampling/kept_groups"] = gen->record_index.size();
+    }
     std::vector<double> lens;
     int64_t clipped = 0;
     for (const auto& c : gen->completions) {

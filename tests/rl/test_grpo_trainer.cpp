@@ -26,6 +26,22 @@ class FractionA : public rewards::Rewarder {
   }
 };
 
+/// Dynamic-sampling probe: prompts with an even item number always score 0.5 (a group without signal); odd ones
+/// score the fraction of 'a'. `all_constant` makes every group constant.
+class HalfConstant : public rewards::Rewarder {
+ public:
+  explicit HalfConstant(bool all_constant) : all_constant_(all_constant) {}
+  std::string name() const override { return "half_constant"; }
+  double score(const rewards::Sample& s) const override {
+    const int item = std::stoi(std::string(s.prompt.substr(s.prompt.find(' ') + 1)));
+    if (all_constant_ || item % 2 == 0) return 0.5;
+    return FractionA().score(s);
+  }
+
+ private:
+  bool all_constant_;
+};
+
 struct TinySetup {
   fs::path root;
   TinySetup() {
@@ -51,6 +67,10 @@ struct TinySetup {
     if (!registered) {
       rewards::register_rewarder("test_fraction_a", [](const nlohmann::json&, const std::string&, const std::string&) {
         return std::make_unique<FractionA>();
+      });
+      rewards::register_rewarder("test_half_constant", [](const nlohmann::json& a, const std::string&,
+                                                          const std::string&) {
+        return std::make_unique<HalfConstant>(a.value("all_constant", false));
       });
       registered = true;
     }
@@ -141,31 +161,79 @@ TEST_P(MicroBatchInvariance, OneStepUpdateDoesNotDependOnMicroBatching) {
 
 INSTANTIATE_TEST_SUITE_P(LossTypes, MicroBatchInvariance, ::testing::Values("grpo", "dr_grpo", "dapo"));
 
+TEST(GRPOTrainer, DynamicSamplingKeepsOnlyGroupsWithSignal) {
+  TinySetup s;
+  auto j = s.config("dyn");
+  j["max_steps"] = 3;
+  j["dynamic_sampling"] = true;
+  j["max_num_gen_batches"] = 4;
+  j["samples_steps"] = 1;
+  j["rewards"] = {{{"type", "test_half_constant"}}};
+  GRPOTrainer t(GRPOConfig::from_json(j, "test"));
+  t.train();
+  auto metrics = read_jsonl(s.root / "dyn" / "metrics.jsonl");
+  ASSERT_EQ(metrics.size(), 3u);
+  for (const auto& m : metrics) {
+    // Half of the 16 prompts are constant, so about half the generated groups have no signal; B = 2 groups with
+    // signal are found within a few batches.
+    EXPECT_GT(m["frac_reward_zero_std"].get<double>(), 0.0) << m.dump();
+    EXPECT_EQ(m["dynamic_sampling/kept_groups"].get<int>(), 2) << m.dump();
+    EXPECT_GE(m["dynamic_sampling/num_gen_batches"].get<int>(), 1);
+  }
+  for (int step = 1; step <= 3; ++step) {
+    auto samples = read_jsonl(s.root / "dyn" / "samples" / ("step_" + std::to_string(step) + ".jsonl"));
+    ASSERT_EQ(samples.size(), 16u);  // 2 groups × G = 8
+    for (size_t g = 0; g < 2; ++g) {
+      bool all_equal = true;
+      for (size_t i = 1; i < 8; ++i)
+        all_equal &= samples[g * 8 + i]["reward"] == samples[g * 8]["reward"];
+      EXPECT_FALSE(all_equal) << "step " << step << " kept a group without signal: " << samples[g * 8]["prompt"];
+      EXPECT_EQ(samples[g * 8]["prompt"].get<std::string>().find("item ") + 0, 0u);
+    }
+  }
+}
+
+TEST(GRPOTrainer, DynamicSamplingStopsAtMaxNumGenBatches) {
+  TinySetup s;
+  auto j = s.config("dyn_const");
+  j["max_steps"] = 1;
+  j["dynamic_sampling"] = true;
+  j["max_num_gen_batches"] = 2;
+  j["rewards"] = {{{"type", "test_half_constant"}, {"all_constant", true}}};
+  GRPOTrainer t(GRPOConfig::from_json(j, "test"));
+  t.train();  // no group ever has signal: two batches, then the last one is trained on whole (advantages 0)
+  auto m = read_jsonl(s.root / "dyn_const" / "metrics.jsonl").at(0);
+  EXPECT_EQ(m["dynamic_sampling/num_gen_batches"].get<int>(), 2) << m.dump();
+  EXPECT_EQ(m["dynamic_sampling/kept_groups"].get<int>(), 2) << m.dump();
+  EXPECT_EQ(m["frac_reward_zero_std"].get<double>(), 1.0);
+  EXPECT_EQ(m["loss"].get<double>(), 0.0);
+}
+
 TEST(GRPOTrainer, ResumeEqualsUninterruptedRun) {
   TinySetup s;
   auto j = s.config("straight");
-  j["max_steps"] = 4;
-  j["save_steps"] = 2;
+  j["max_steps"] = 6;
+  j["save_steps"] = 3;
   j["beta"] = 0.04;  // also exercises the reference model
   GRPOTrainer straight(GRPOConfig::from_json(j, "test"));
   straight.train();
   auto expected = params_of(straight);
 
   auto k = s.config("split");
-  k["max_steps"] = 2;
-  k["save_steps"] = 2;
+  k["max_steps"] = 3;
+  k["save_steps"] = 3;
   k["beta"] = 0.04;
   k["lr_scheduler_type"] = "constant";
   {
     GRPOTrainer first(GRPOConfig::from_json(k, "test"));
     first.train();
   }
-  k["max_steps"] = 4;
+  k["max_steps"] = 6;
   GRPOTrainer second(GRPOConfig::from_json(k, "test"));
   second.train(s.root / "split");
   EXPECT_EQ(max_param_diff(params_of(second), expected), 0.0);
   auto metrics = read_jsonl(s.root / "split" / "metrics.jsonl");
-  EXPECT_EQ(metrics.size(), 4u);
+  EXPECT_EQ(metrics.size(), 6u);
 }
 
 TEST(GRPOConfig, RejectsGroupOfOneAndUnknownKeys) {
