@@ -22,7 +22,7 @@ struct RewardArgs {
   std::string config, data, out;
   std::vector<std::string> set;
   int workers = 0;
-  double time_limit = 10.0;
+  double time_limit = rewards::RewardSetOptions{}.sample_time_limit_s;
   bool quiet = false;
 };
 

@@ -6,12 +6,22 @@
 #include <exception>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "core/config.h"
 #include "core/error.h"
 #include "rewards/deadline.h"
 
 namespace r1kit::rewards {
+
+namespace {
+thread_local CallFailure t_call_failure = CallFailure::none;
+}  // namespace
+
+void note_call_failure(CallFailure failure) { t_call_failure = failure; }
+
+CallFailure take_call_failure() { return std::exchange(t_call_failure, CallFailure::none); }
+
 namespace {
 
 struct CallResult {
@@ -23,6 +33,7 @@ struct CallResult {
 CallResult call_rewarder(const Rewarder& r, const Sample& s, double limit_s) {
   auto t0 = std::chrono::steady_clock::now();
   CallResult out{0.0, 0.0, false, false};
+  take_call_failure();
   {
     ScopedDeadline deadline(limit_s);
     try {
@@ -31,6 +42,11 @@ CallResult call_rewarder(const Rewarder& r, const Sample& s, double limit_s) {
       out.score = 0.0;
       out.error = true;
     }
+  }
+  switch (take_call_failure()) {
+    case CallFailure::none: break;
+    case CallFailure::error: out.error = true; break;
+    case CallFailure::timeout: out.timed_out = true; break;
   }
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (limit_s > 0 && out.seconds > limit_s) {

@@ -27,7 +27,8 @@ namespace r1kit::rewards {
 
 struct RewardSetOptions {
   int num_workers = 0;               // worker threads for score_batch; 0 = std::thread::hardware_concurrency()
-  double sample_time_limit_s = 10.0;  // wall-clock limit of one rewarder call on one sample, seconds (<= 0: none)
+  double sample_time_limit_s = 30.0;  // wall-clock limit of one rewarder call on one sample, seconds (<= 0: none);
+                                      // above code_execution's own 10 s sandbox limit so a slow legitimate run is not cut
 };
 
 /// Scores of a batch of N samples by K rewarders.

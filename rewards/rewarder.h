@@ -27,6 +27,16 @@ struct Sample {
   int64_t completion_tokens = 0;      // length in tokens
 };
 
+/// How a rewarder's own machinery failed on the current call (not the model's output being bad).
+enum class CallFailure { none, error, timeout };
+
+/// Called by a rewarder, on the thread running score(), when it returned 0 because its own machinery failed —
+/// an external program that was killed after its time-out, died, or gave an invalid reply. RewardSet then counts
+/// the call in BatchScores::timeouts / errors (the sample still scores 0 and training goes on).
+void note_call_failure(CallFailure failure);
+/// Returns the failure noted on this thread since the last call and resets it to none (used by RewardSet).
+CallFailure take_call_failure();
+
 class Rewarder {
  public:
   virtual ~Rewarder() = default;

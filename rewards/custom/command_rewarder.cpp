@@ -239,6 +239,7 @@ double CommandRewarder::score(const Sample& sample) const {
     const std::string err = proc.ensure_started();
     if (!err.empty()) {
       log_warn("{}: {} (sample scored 0)", name_, err);
+      note_call_failure(CallFailure::error);
       return 0.0;
     }
     std::string reply;
@@ -247,12 +248,14 @@ double CommandRewarder::score(const Sample& sample) const {
       log_warn("{}: no reply within {} s — program killed, restarted on the next call (sample scored 0)", name_,
                timeout_s_);
       proc.stop();
+      note_call_failure(CallFailure::timeout);
       return 0.0;
     }
     if (status == LineProcess::Status::died) {
       proc.stop();
       if (attempt == 0) continue;  // restart and retry once
       log_warn("{}: the program exited twice while scoring one sample (sample scored 0)", name_);
+      note_call_failure(CallFailure::error);
       return 0.0;
     }
     try {
@@ -268,6 +271,7 @@ double CommandRewarder::score(const Sample& sample) const {
     log_warn("{}: expected a line {{\"reward\": number}}, got '{}' — program restarted (sample scored 0)", name_,
              reply.substr(0, 200));
     proc.stop();
+    note_call_failure(CallFailure::error);
     return 0.0;
   }
   return 0.0;

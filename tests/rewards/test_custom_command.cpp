@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "rewards/code/sandbox.h"
 #include "rewards/custom/command_rewarder.h"
+#include "rewards/reward_set.h"
 
 using namespace r1kit::rewards;
 using namespace r1kit::rewards::custom;
@@ -128,4 +129,26 @@ TEST(CommandRewarder, ConfigErrors) {
   // A shell string works too.
   CommandRewarder sh({{"command", "while read l; do echo '{\"reward\": 3}'; done"}}, "c", "$.rewards[3]");
   EXPECT_EQ(score(sh, "x"), 3.0);
+}
+
+TEST(CommandRewarder, FailuresAreCountedByRewardSet) {
+  REQUIRE_PYTHON();
+  // A killed (hung) program counts as a time-out, an invalid reply as an error; both samples still score 0.
+  const std::string code =
+      "import sys, json, time\n"
+      "for line in sys.stdin:\n"
+      "    c = json.loads(line)['completion']\n"
+      "    if c == 'hang':\n"
+      "        time.sleep(600)\n"
+      "    print('not json' if c == 'bad' else json.dumps({'reward': 1}), flush=True)\n";
+  const json cfg = json::array({json{{"type", "command"}, {"command", {python(), "-c", code}}, {"timeout_s", 0.5},
+                                     {"processes", 1}}});
+  auto set = RewardSet::from_json(cfg, "$.rewards", "", {1, 30.0});
+  const json rec = {{"answer", "4"}};
+  std::vector<Sample> samples = {Sample{"p", "ok", rec}, Sample{"p", "hang", rec}, Sample{"p", "bad", rec},
+                                 Sample{"p", "ok", rec}};
+  const auto out = set.score_batch(samples);
+  EXPECT_EQ(out.totals, (std::vector<double>{1.0, 0.0, 0.0, 1.0}));
+  EXPECT_EQ(out.timeouts.at(0), 1u);
+  EXPECT_EQ(out.errors.at(0), 1u);
 }
