@@ -24,14 +24,25 @@ build: setup configure
 models: build
 	bash scripts/fetch_smollm2.sh $(BUILD)/cli/r1kit
 
+# One intra-op thread per test process: ctest runs $(JOBS) tests at once, and OpenMP threads competing for the
+# same cores slow LibTorch down many times over.
 test: build models
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD) && OMP_NUM_THREADS=1 ctest --output-on-failure -j $(JOBS)
 
 # The main job on the bundled default: GRPO on GSM8K with SmolLM2-135M-Instruct (configs/demo/).
 DEMO_CONFIG ?= configs/demo/grpo_smollm2_gsm8k.json
 DEMO_RUN ?= runs/demo-$(shell date +%Y%m%d-%H%M%S)
 demo: build models
 	$(BUILD)/cli/r1kit grpo --config $(DEMO_CONFIG) --set output_dir=$(DEMO_RUN)
+
+# The R1 pipeline on a CPU (configs/r1/): cold-start data from GSM8K -> SFT -> GRPO from the SFT checkpoint.
+# GRPO's eval "before" line is the SFT model's GSM8K test accuracy / format rate, "after" the final model's.
+R1_RUN ?= runs/r1-$(shell date +%Y%m%d-%H%M%S)
+.PHONY: demo-r1
+demo-r1: build models
+	$(BUILD)/cli/r1kit data cold-start --source gsm8k --in ../shared/data/gsm8k/train.jsonl --out $(R1_RUN)/data/gsm8k_cold_start.jsonl
+	$(BUILD)/cli/r1kit sft --config configs/r1/cold_start_sft_smollm2.json --set data.train_file=$(R1_RUN)/data/gsm8k_cold_start.jsonl --set output_dir=$(R1_RUN)/sft
+	$(BUILD)/cli/r1kit grpo --config configs/r1/grpo_from_sft_smollm2.json --set model.path=$(R1_RUN)/sft/checkpoints/step_12 --set output_dir=$(R1_RUN)/grpo
 
 # Benchmarks against the reference implementations, each in the same run (needs the fixture venv: make fixtures).
 bench: build models

@@ -14,8 +14,13 @@ int main(int argc, char** argv) {
   r1kit::cli::register_convert_hf(*app.get_subcommand("convert"));
   r1kit::cli::register_generate(app);
   r1kit::cli::register_grpo(app);
+  r1kit::cli::register_sft(app);
+  r1kit::cli::register_data(app);
   r1kit::cli::register_tokenize(app);
   r1kit::cli::register_reward(app);
+  r1kit::cli::register_eval(app);
+  r1kit::cli::register_ablate(app);
+  r1kit::cli::register_report(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

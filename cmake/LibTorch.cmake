@@ -58,6 +58,36 @@ if(R1KIT_WITH_CUDA)
   target_compile_definitions(r1kit_libtorch INTERFACE R1KIT_WITH_CUDA=1)
 endif()
 target_link_libraries(r1kit_libtorch INTERFACE ${_torch_libs} pthread)
+
+# torch.distributed's C++ core (c10d: TCPStore, ProcessGroupGloo) is part of libtorch_cpu.so; ProcessGroupNCCL is in
+# libtorch_cuda.so. r1kit_c10d_sources(<files>) lets those sources (train/distributed.cpp) include the c10d
+# process-group headers: the wheel lacks Gloo's headers, so cmake/gloo_shim declares the few Gloo names
+# ProcessGroupGloo.hpp mentions (-idirafter: real Gloo headers win where present). With CUDA, the NCCL backend
+# also needs the CUDA runtime and nccl.h headers (CUDA toolkit or the nvidia-* wheels); without them r1kit uses
+# Gloo for CUDA tensors too. The sources see R1KIT_WITH_NCCL=1 when NCCL is available.
+set(R1KIT_WITH_NCCL OFF)
+if(R1KIT_WITH_CUDA)
+  find_package(CUDAToolkit QUIET)
+  get_filename_component(_nv "${TORCH_ROOT}/../nvidia" ABSOLUTE)
+  file(GLOB _nv_includes "${_nv}/*/include" "${_nv}/cu*/include")
+  find_path(R1KIT_NCCL_INCLUDE_DIR nccl.h HINTS "${_nv}/nccl/include" ${CUDAToolkit_INCLUDE_DIRS})
+  find_path(R1KIT_CUDART_INCLUDE_DIR cuda_runtime_api.h HINTS ${_nv_includes} ${CUDAToolkit_INCLUDE_DIRS})
+  if(R1KIT_NCCL_INCLUDE_DIR AND R1KIT_CUDART_INCLUDE_DIR)
+    set(R1KIT_WITH_NCCL ON)
+  else()
+    message(STATUS "r1kit: nccl.h or cuda_runtime_api.h not found; multi-GPU training uses Gloo")
+  endif()
+endif()
+function(r1kit_c10d_sources)
+  set(_opts "-idirafter" "${CMAKE_SOURCE_DIR}/cmake/gloo_shim")
+  set(_defs "")
+  if(R1KIT_WITH_NCCL)
+    list(APPEND _opts "-isystem" "${R1KIT_CUDART_INCLUDE_DIR}" "-isystem" "${R1KIT_NCCL_INCLUDE_DIR}")
+    list(APPEND _defs R1KIT_WITH_NCCL=1)
+  endif()
+  set_source_files_properties(${ARGN} PROPERTIES COMPILE_OPTIONS "${_opts}" COMPILE_DEFINITIONS "${_defs}")
+endfunction()
+
 # The wheel's libtorch_cpu.so needs libcudart/libcupti at load time; they come from the CUDA toolkit (ld.so.conf)
 # or, after `R1KIT_CUDA=ON make setup`, from the nvidia-* wheels. RPATH covers the wheel's own lib folder.
 set(CMAKE_BUILD_RPATH "${TORCH_LIB_DIR}" CACHE INTERNAL "")

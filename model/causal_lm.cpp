@@ -6,6 +6,9 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/log.h"
+#include "model/deepseek_v3.h"
+#include "model/deepseek_v3_checkpoint.h"
 #include "model/llama.h"
 #include "model/safetensors.h"
 
@@ -25,6 +28,7 @@ torch::Device CausalLM::device() const { return parameters().front().device(); }
 std::shared_ptr<CausalLM> create_causal_lm(const ModelConfig& config, bool tied) {
   if (config.model_type == "llama" || config.model_type == "qwen2")
     return std::make_shared<LlamaForCausalLM>(config, tied);
+  if (config.model_type == "deepseek_v3") return std::make_shared<DeepseekV3ForCausalLM>(config, tied);
   throw CheckpointError("no implementation for model_type \"" + config.model_type + "\"");
 }
 
@@ -73,6 +77,20 @@ std::shared_ptr<CausalLM> load_pretrained(const fs::path& dir, torch::Device dev
         throw CheckpointError(dir.string() + ": missing tensor " + name + " (expected shape " +
                               c10::str(param.sizes()) + "); the checkpoint does not match config.json");
       torch::Tensor t = reader.get(name);
+      if (t.scalar_type() == torch::kFloat8_e4m3fn || t.scalar_type() == torch::kFloat8_e5m2) {
+        // Block-quantised FP8 weight (DeepSeek-V3 release): dequantise with its weight_scale_inv.
+        const std::string scale = fp8_scale_name(name);
+        if (!reader.contains(scale))
+          throw CheckpointError(dir.string() + ": tensor " + name + " is FP8 but " + scale + " is missing; "
+                                "FP8 weights need their block scales (quantization_config.weight_block_size)");
+        const auto& block = config.fp8_weight_block_size;
+        if (block.size() != 2)
+          throw CheckpointError(dir.string() + ": tensor " + name + " is FP8 but config.json has no fp8 "
+                                "quantization_config; add {\"quant_method\": \"fp8\", \"fmt\": \"e4m3\", "
+                                "\"weight_block_size\": [128, 128]}");
+        t = dequantize_fp8_blocks(t, reader.get(scale), block[0], block[1], name);
+        consumed.insert(scale);
+      }
       if (t.sizes() != param.sizes())
         throw CheckpointError(dir.string() + ": tensor " + name + " has shape " + c10::str(t.sizes()) +
                               " but config.json implies " + c10::str(param.sizes()));
@@ -81,8 +99,16 @@ std::shared_ptr<CausalLM> load_pretrained(const fs::path& dir, torch::Device dev
     }
   }
   std::vector<std::string> extra;
-  for (const auto& name : reader.names())
-    if (!consumed.count(name) && !ignorable_extra(name, tied)) extra.push_back(name);
+  int64_t mtp_skipped = 0;
+  for (const auto& name : reader.names()) {
+    if (consumed.count(name) || ignorable_extra(name, tied)) continue;
+    if (is_mtp_tensor(config, name)) ++mtp_skipped;
+    else extra.push_back(name);
+  }
+  if (mtp_skipped > 0)
+    log_info_line(dir.string() + ": skipped " + std::to_string(mtp_skipped) +
+                  " multi-token-prediction tensors (model.layers." + std::to_string(config.num_hidden_layers) +
+                  ".*); r1kit does not use the MTP module");
   if (!extra.empty()) {
     std::string list;
     for (size_t i = 0; i < extra.size() && i < 5; ++i) list += (i ? ", " : "") + extra[i];

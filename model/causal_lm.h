@@ -30,6 +30,7 @@ class CausalLM : public torch::nn::Module {
   ///   input_ids      [B,T] int64
   ///   positions      [B,T] int64 — rotary positions (for left-padded rows: count only real tokens)
   ///   attention_mask [B,S] bool/int (1 = real token) or undefined = all real; covers cached + new tokens
+  ///                  — or a full [B,1,T,S] bool mask (true = may attend), used as given (packed SFT rows)
   ///   cache          nullptr, or a KVCache from make_cache(); new keys/values are appended and it advances by T
   /// Returns [B,T,C] in the model dtype. Attention is causal over cache slots; a query always sees itself.
   /// Throws InvalidArgument on shape mismatches or a full cache.

@@ -6,15 +6,20 @@ namespace r1kit::model {
 
 KVCache::KVCache(int64_t num_layers, int64_t batch, int64_t num_kv_heads, int64_t max_len, int64_t head_dim,
                  torch::ScalarType dtype, torch::Device device)
+    : KVCache(num_layers, batch, num_kv_heads, max_len, head_dim, head_dim, dtype, device) {}
+
+KVCache::KVCache(int64_t num_layers, int64_t batch, int64_t num_kv_heads, int64_t max_len, int64_t key_dim,
+                 int64_t value_dim, torch::ScalarType dtype, torch::Device device)
     : batch_(batch), max_len_(max_len) {
-  if (num_layers <= 0 || batch <= 0 || num_kv_heads <= 0 || max_len <= 0 || head_dim <= 0)
+  if (num_layers <= 0 || batch <= 0 || num_kv_heads <= 0 || max_len <= 0 || key_dim <= 0 || value_dim <= 0)
     throw InvalidArgument("KVCache: all sizes must be positive (layers " + std::to_string(num_layers) + ", batch " +
                           std::to_string(batch) + ", kv heads " + std::to_string(num_kv_heads) + ", max_len " +
-                          std::to_string(max_len) + ", head_dim " + std::to_string(head_dim) + ")");
+                          std::to_string(max_len) + ", head_dim " + std::to_string(key_dim) +
+                          (key_dim == value_dim ? std::string() : ", value dim " + std::to_string(value_dim)) + ")");
   auto opts = torch::TensorOptions().dtype(dtype).device(device);
   for (int64_t l = 0; l < num_layers; ++l) {
-    keys_.push_back(torch::zeros({batch, num_kv_heads, max_len, head_dim}, opts));
-    values_.push_back(torch::zeros({batch, num_kv_heads, max_len, head_dim}, opts));
+    keys_.push_back(torch::zeros({batch, num_kv_heads, max_len, key_dim}, opts));
+    values_.push_back(torch::zeros({batch, num_kv_heads, max_len, value_dim}, opts));
   }
 }
 

@@ -102,6 +102,14 @@ torch::Tensor build_attention_mask(const torch::Tensor& attention_mask, int64_t 
                                    torch::Device device) {
   const int64_t S = past + T;
   if (!attention_mask.defined() && (past == 0 || T == 1)) return {};  // plain causal (or a single new query)
+  if (attention_mask.defined() && attention_mask.dim() == 4) {
+    // A full mask [B,1,T,S] (true = may attend), e.g. block-diagonal causal for packed SFT sequences; used as given.
+    if (attention_mask.size(0) != B || attention_mask.size(1) != 1 || attention_mask.size(2) != T ||
+        attention_mask.size(3) != S)
+      throw InvalidArgument("a 4-D attention_mask must be [B, 1, new, cached + new] = [" + std::to_string(B) + ", 1, " +
+                            std::to_string(T) + ", " + std::to_string(S) + "], got " + c10::str(attention_mask.sizes()));
+    return attention_mask.to(device).to(torch::kBool);
+  }
   auto opts = torch::TensorOptions().dtype(torch::kInt64).device(device);
   auto q_slot = (torch::arange(T, opts) + past).view({T, 1});
   auto k_slot = torch::arange(S, opts).view({1, S});

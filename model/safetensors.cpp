@@ -35,6 +35,8 @@ constexpr DtypeRow kDtypes[] = {
     {"I16", torch::kShort, 2, 9},   {"F16", torch::kHalf, 2, 11},  {"BF16", torch::kBFloat16, 2, 12},
     {"I32", torch::kInt, 4, 13},    {"F32", torch::kFloat, 4, 15}, {"F64", torch::kDouble, 8, 16},
     {"I64", torch::kLong, 8, 17},
+    // FP8 (DeepSeek-V3 block-quantised checkpoints): read and written as stored; dequantised by the loader.
+    {"F8_E5M2", torch::kFloat8_e5m2, 1, 6}, {"F8_E4M3", torch::kFloat8_e4m3fn, 1, 7},
 };
 
 const DtypeRow* find_dtype(const std::string& name) {
@@ -47,7 +49,8 @@ const DtypeRow& find_dtype(torch::ScalarType type) {
   for (const auto& row : kDtypes)
     if (row.type == type) return row;
   throw InvalidArgument(std::string("safetensors: cannot save dtype ") + c10::toString(type) +
-                        "; supported: float32, float16, bfloat16, float64, int64, int32, int16, int8, uint8, bool");
+                        "; supported: float32, float16, bfloat16, float64, int64, int32, int16, int8, uint8, bool, "
+                        "float8_e4m3fn, float8_e5m2");
 }
 
 std::string corrupt(const fs::path& file, const std::string& what) {
@@ -71,7 +74,8 @@ std::optional<uint64_t> byte_size(const std::vector<int64_t>& shape, size_t item
 torch::ScalarType safetensors_dtype_to_torch(const std::string& dtype) {
   if (const DtypeRow* row = find_dtype(dtype)) return row->type;
   throw CheckpointError("safetensors dtype " + dtype +
-                        " is not supported; supported: F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL");
+                        " is not supported; supported: F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL, F8_E4M3, "
+                        "F8_E5M2");
 }
 
 std::string torch_dtype_to_safetensors(torch::ScalarType dtype) { return find_dtype(dtype).name; }
@@ -140,7 +144,7 @@ SafetensorsFile::SafetensorsFile(const fs::path& file) : path_(file) {
       if (!row)
         throw CheckpointError("safetensors file " + file.string() + ": " + where + " has dtype " + info.dtype +
                               ", which r1kit does not support (supported: F32, F16, BF16, F64, I64, I32, I16, I8, "
-                              "U8, BOOL); convert the checkpoint to one of these dtypes");
+                              "U8, BOOL, F8_E4M3, F8_E5M2); convert the checkpoint to one of these dtypes");
       const auto& shape = v["shape"];
       if (!shape.is_array()) throw CheckpointError(corrupt(file, where + ": shape is not an array"));
       for (const auto& d : shape) {

@@ -35,7 +35,7 @@ torch::ScalarType safetensors_dtype_to_torch(const std::string& dtype);
 std::string torch_dtype_to_safetensors(torch::ScalarType dtype);
 
 /// One `.safetensors` file, memory-mapped read-only and fully validated on open.
-/// Supported dtypes: F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL.
+/// Supported dtypes: F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL, F8_E4M3, F8_E5M2 (FP8 as stored).
 /// Thread-safe for concurrent get() calls (read-only mapping).
 class SafetensorsFile {
  public:

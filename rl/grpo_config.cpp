@@ -34,6 +34,11 @@ GRPOConfig GRPOConfig::from_json(const nlohmann::json& j, const std::string& sou
     e.get<int64_t>("limit", 0);
     e.get<std::string>("question_field", "question");
     e.get<int64_t>("max_new_tokens", 0);
+    e.get<std::string>("name", "");  // metric keys eval/<name>/...; default from the file (eval/presets.h)
+    if (e.get<int64_t>("num_generations", 1) < 1) e.fail("num_generations", "must be >= 1 (samples per problem)");
+    if (e.get<double>("temperature", 0.0) < 0) e.fail("temperature", "must be >= 0 (0 = greedy)");
+    const double top_p = e.get<double>("top_p", 1.0);
+    if (!(top_p > 0 && top_p <= 1)) e.fail("top_p", "must be in (0, 1]");
     e.finish();
   }
   auto ro = r.child("rollout");
@@ -81,8 +86,10 @@ GRPOConfig GRPOConfig::from_json(const nlohmann::json& j, const std::string& sou
   c.logging_steps = r.get<int64_t>("logging_steps", c.logging_steps);
   c.save_steps = r.get<int64_t>("save_steps", c.save_steps);
   c.samples_steps = r.get<int64_t>("samples_steps", c.samples_steps);
+  c.eval_steps = r.get<int64_t>("eval_steps", c.eval_steps);
   c.max_consecutive_nonfinite = r.get<int64_t>("max_consecutive_nonfinite", c.max_consecutive_nonfinite);
   c.logprob_chunk_rows = r.get<int64_t>("logprob_chunk_rows", c.logprob_chunk_rows);
+  c.ddp_timeout = r.get<double>("ddp_timeout", c.ddp_timeout);
   r.finish();
   c.loss.max_completion_length = c.max_completion_length;
 
@@ -96,6 +103,9 @@ GRPOConfig GRPOConfig::from_json(const nlohmann::json& j, const std::string& sou
                                std::to_string(c.completions_per_step()) + " must be divisible by num_generations = " +
                                std::to_string(c.num_generations) + " (whole groups per optimizer step)");
   if (c.max_steps < 1) bad("max_steps", "must be >= 1");
+  if (c.eval_steps < 0) bad("eval_steps", "must be >= 0 (0 = evaluate only before and after training)");
+  if (c.eval_steps > 0 && c.eval.is_null())
+    bad("eval_steps", "needs an \"eval\" section (e.g. {\"path\": \"../shared/data/gsm8k/test.jsonl\", \"limit\": 64})");
   if (c.num_iterations < 1) bad("num_iterations", "must be >= 1");
   if (c.max_num_gen_batches < 0) bad("max_num_gen_batches", "must be >= 0 (0 = unbounded)");
   if (c.save_steps > 0 && c.save_steps % c.num_iterations != 0)
@@ -110,6 +120,7 @@ GRPOConfig GRPOConfig::from_json(const nlohmann::json& j, const std::string& sou
     bad("delta", "caps the unclipped ratio term and must be > 1 + epsilon_high = " +
                      std::to_string(1.0 + c.loss.epsilon_high) + " (TRL recommends e.g. 1.5), or null to disable");
   if (c.ref_model_mixup_alpha < 0 || c.ref_model_mixup_alpha > 1) bad("ref_model_mixup_alpha", "must be in [0, 1]");
+  if (!(c.ddp_timeout > 0)) bad("ddp_timeout", "must be > 0 seconds (default 1800)");
   return c;
 }
 
@@ -161,8 +172,10 @@ nlohmann::json GRPOConfig::resolved() const {
   j["logging_steps"] = logging_steps;
   j["save_steps"] = save_steps;
   j["samples_steps"] = samples_steps;
+  j["eval_steps"] = eval_steps;
   j["max_consecutive_nonfinite"] = max_consecutive_nonfinite;
   j["logprob_chunk_rows"] = logprob_chunk_rows;
+  j["ddp_timeout"] = ddp_timeout;
   return j;
 }
 

@@ -30,8 +30,9 @@ struct GRPOConfig {
   DataConfig data;
   nlohmann::json rewards;                 // the "rewards" array, built by rewards::RewardSet
   rollout::RolloutOptions rollout;
-  /// Optional "eval" section: {"path": JSONL, "limit": N, "question_field": ..., "max_new_tokens": N} — greedy
-  /// evaluation with the same rewarders before the first and after the last step.
+  /// Optional "eval" section: {"path": JSONL, "limit": N, "question_field": ..., "max_new_tokens": N, "name": ...,
+  /// "num_generations": K, "temperature": T, "top_p": P} — evaluation with the same rewarders (eval/evaluator.h;
+  /// greedy, K = 1 by default) before the first step, every `eval_steps` and after the last step.
   nlohmann::json eval;
 
   // TRL GRPOConfig names
@@ -61,8 +62,11 @@ struct GRPOConfig {
   int64_t logging_steps = 1;
   int64_t save_steps = 0;                 // checkpoint every N steps (0: only at the end); a multiple of num_iterations
   int64_t samples_steps = 10;             // write samples/step_N.jsonl every N steps (0: never)
+  int64_t eval_steps = 0;                 // also evaluate every N steps (TRL eval_steps; 0: only before and after)
   int64_t max_consecutive_nonfinite = 3;  // stop after this many skipped (non-finite) steps in a row
   int64_t logprob_chunk_rows = 1024;      // rows per chunk in the chunked log-prob computation
+  double ddp_timeout = 1800;              // seconds a collective may wait for the slowest rank under torchrun
+                                          // (TRL/transformers `ddp_timeout`; env R1KIT_DIST_TIMEOUT overrides)
 
   /// Completions per optimizer step = per_device_train_batch_size × gradient_accumulation_steps.
   int64_t completions_per_step() const { return per_device_train_batch_size * gradient_accumulation_steps; }

@@ -12,6 +12,9 @@
 #include "core/jsonl.h"
 #include "core/log.h"
 #include "core/strings.h"
+#include "eval/evaluator.h"
+#include "eval/presets.h"
+#include "rl/grpo_distributed.h"
 #include "rollout/stop.h"
 #include "tokenizer/prompt_template.h"
 #include "train/checkpoint.h"
@@ -61,6 +64,7 @@ struct GRPOTrainer::Generation {
   int64_t prompt_tokens = 0, completion_tokens = 0;
   int64_t gen_batches = 1;            // generation batches sampled (> 1 only with dynamic sampling)
   double frac_reward_zero_std = 0.0;  // over every generated group, before dynamic-sampling filtering
+  StepView all;                       // the step over all ranks, for metrics (rl/grpo_distributed.h)
 };
 
 struct GRPOTrainer::StepOutcome {
@@ -73,6 +77,7 @@ GRPOTrainer::GRPOTrainer(GRPOConfig config)
     : cfg_(std::move(config)), eval_section_(cfg_.eval),
       tokenizer_(tokenizer::Tokenizer::from_dir(cfg_.model_path)) {
   run_dir_ = cfg_.output_dir;
+  dist_ = train::DistributedContext::process_default({cfg_.ddp_timeout, torch::kCPU});
   if (cfg_.data.prompt_template == "chat")
     chat_ = tokenizer::ChatTemplate::from_tokenizer_config(tokenizer_.config(), cfg_.model_path + "/tokenizer_config.json");
   const auto dtype = model::dtype_from_name(cfg_.dtype);
@@ -154,7 +159,8 @@ std::unique_ptr<GRPOTrainer::Generation> GRPOTrainer::generate(int64_t step) {
   // std (DAPO §3.2), keeping only those groups, at most max_num_gen_batches batches.
   int64_t zero_std_groups = 0, generated_groups = 0;
   for (int64_t batch = 0;; ++batch) {
-    std::vector<size_t> idx = next_prompt_indices(B);
+    std::vector<size_t> idx = next_prompt_indices(B * dist_->world_size());  // the same global order on every rank
+    idx = std::vector<size_t>(idx.begin() + B * dist_->rank(), idx.begin() + B * (dist_->rank() + 1));
     std::vector<std::vector<int64_t>> batch_prompts;
     std::vector<std::string> batch_text;
     for (size_t i : idx) {
@@ -166,12 +172,17 @@ std::unique_ptr<GRPOTrainer::Generation> GRPOTrainer::generate(int64_t step) {
     sp.seed = cfg_.seed * 7919ULL + static_cast<uint64_t>(step) + static_cast<uint64_t>(batch) * 1000003ULL;
     auto t0 = Clock::now();
     std::vector<rollout::Completion> completions;
+    rollout::RolloutStats st;
     {
       torch::NoGradGuard ng;
-      completions = engine_->generate(batch_prompts, sp);
+      if (dist_->is_distributed()) {  // seeds per global prompt: samples independent of the ranks' split
+        completions = generate_per_prompt(*engine_, batch_prompts, sp, B * dist_->rank(), &st);
+      } else {
+        completions = engine_->generate(batch_prompts, sp);
+        st = engine_->last_stats();
+      }
     }
     gen->rollout_seconds += seconds_since(t0);
-    const auto st = engine_->last_stats();
     gen->rollout_stats.prefill_seconds += st.prefill_seconds;
     gen->rollout_stats.decode_seconds += st.decode_seconds;
     gen->rollout_stats.sample_seconds += st.sample_seconds;
@@ -236,7 +247,7 @@ std::unique_ptr<GRPOTrainer::Generation> GRPOTrainer::generate(int64_t step) {
                   std::to_string(gen->gen_batches) + " generation batches (max_num_gen_batches); training on those");
   gen->frac_reward_zero_std =
       generated_groups ? static_cast<double>(zero_std_groups) / static_cast<double>(generated_groups) : 0.0;
-  gen->adv = compute_advantages(gen->scores.totals, G, cfg_.scale_rewards);
+  gen->adv = advantages_over_ranks(*dist_, gen->scores.totals, G, cfg_.scale_rewards);  // whole-step std
 
   // Micro-batches of per_device_train_batch_size completions, in (prompt, sample) order.
   const int64_t N = static_cast<int64_t>(gen->completions.size());
@@ -280,6 +291,8 @@ std::unique_ptr<GRPOTrainer::Generation> GRPOTrainer::generate(int64_t step) {
       m.ref_logp = train::completion_logprobs(*reference_, m.ids, m.attn, P, cfg_.temperature, cfg_.logprob_chunk_rows).logp;
     gen->micro.push_back(std::move(m));
   }
+  gen->all = gather_step(*dist_, gen->scores, gen->completions, gen->prompt_tokens + gen->completion_tokens,
+                         static_cast<int64_t>(gen->record_index.size()), zero_std_groups, generated_groups);
   return gen;
 }
 
@@ -290,6 +303,13 @@ GRPOTrainer::StepOutcome GRPOTrainer::optimize(Generation& gen, int64_t step) {
   for (const auto& m : gen.micro) {
     totals.num_tokens += m.mask.sum().item<double>();
     totals.num_sequences += static_cast<double>(m.mask.size(0));  // every row, as TRL (grpo / dr_grpo)
+  }
+  if (dist_->is_distributed()) {  // normalise by the whole step over all ranks, so the summed gradients are right
+    std::vector<double> t{totals.num_tokens, totals.num_sequences};
+    dist_->all_reduce_sum(t);
+    totals.num_tokens = t[0];
+    totals.num_sequences = t[1];
+    totals.num_micro_batches *= dist_->world_size();  // bnpo: the mean over ranks, as DDP's averaged gradients
   }
   optimizer_->zero_grad();
   double token_weight = 0;
@@ -316,6 +336,15 @@ GRPOTrainer::StepOutcome GRPOTrainer::optimize(Generation& gen, int64_t step) {
       out.entropy += (lp.entropy * m.mask).sum().item<double>();
       token_weight += w;
     }
+  }
+  if (dist_->is_distributed()) {
+    std::vector<double> r{finite ? 0.0 : 1.0, out.loss, out.kl, out.clip_low, out.clip_high, out.clip_region,
+                          out.entropy, token_weight};
+    dist_->all_reduce_sum(r);
+    finite = r[0] == 0.0;
+    out.loss = r[1], out.kl = r[2], out.clip_low = r[3], out.clip_high = r[4], out.clip_region = r[5];
+    out.entropy = r[6], token_weight = r[7];
+    if (finite) dist_->all_reduce_gradients(*policy_);  // summed: the loss is normalised by whole-step totals
   }
   if (token_weight > 0) {
     out.kl /= token_weight;
@@ -348,47 +377,42 @@ void GRPOTrainer::sync_reference() {
 }
 
 nlohmann::json GRPOTrainer::evaluate(const std::string& tag) {
+  // eval/evaluator.h: K samples per problem (greedy K = 1 by default), pass@k, maj@k, length, format rate.
   if (eval_records_.empty()) return {};
-  std::vector<std::vector<int64_t>> prompts;
-  std::vector<std::string> texts;
-  for (const auto& rec : eval_records_) {
-    std::string t;
-    prompts.push_back(encode_prompt(rec, &t));
-    texts.push_back(std::move(t));
-  }
-  rollout::SamplingParams sp;
-  sp.n = 1;
-  sp.temperature = 0;  // greedy
-  sp.max_new_tokens = static_cast<int>(eval_section_.value("max_new_tokens", int64_t{0}) > 0
-                                               ? eval_section_.value("max_new_tokens", int64_t{0})
-                                               : cfg_.max_completion_length);
-  sp.stop_token_ids = stop_ids_;
-  std::vector<rollout::Completion> comps;
-  {
-    torch::NoGradGuard ng;
-    comps = engine_->generate(prompts, sp);
-  }
-  std::vector<rewards::Sample> samples;
-  for (const auto& c : comps)
-    samples.push_back(rewards::Sample{texts[c.prompt_index], c.text, eval_records_[c.prompt_index],
-                                      c.finish == rollout::Completion::Finish::length, static_cast<int64_t>(c.ids.size())});
-  auto scores = rewards_->score_batch(samples);
-  nlohmann::json m;
-  m["eval/reward"] = finite_or_null(mean_of(scores.totals));
-  for (size_t k = 0; k < scores.names.size(); ++k)
-    m["eval/rewards/" + scores.names[k] + "/mean"] = finite_or_null(mean_of(scores.per_rewarder[k]));
-  double len = 0;
-  for (const auto& c : comps) len += c.ids.size();
-  m["eval/completions/mean_length"] = len / std::max<size_t>(1, comps.size());
-  m["eval/num_prompts"] = comps.size();
-  JsonlWriter w(run_dir_ / "samples" / ("eval_" + tag + ".jsonl"), false);
-  for (size_t i = 0; i < comps.size(); ++i) {
-    nlohmann::json line = {{"prompt", texts[comps[i].prompt_index]}, {"completion", comps[i].text},
-                           {"reward", finite_or_null(scores.totals[i])}};
-    for (size_t k = 0; k < scores.names.size(); ++k)
-      line["rewards"][scores.names[k]] = finite_or_null(scores.per_rewarder[k][i]);
-    w.write(line);
-  }
+  auto text = [&](const char* key, const std::string& def) {
+    auto it = eval_section_.find(key);
+    return it == eval_section_.end() || it->is_null() ? def : it->get<std::string>();
+  };
+  auto number = [&](const char* key, double def) {
+    auto it = eval_section_.find(key);
+    return it == eval_section_.end() || it->is_null() ? def : it->get<double>();
+  };
+  eval::EvalTask task;
+  task.path = text("path", "");
+  task.name = text("name", eval::dataset_name_for(task.path));
+  task.records = eval_records_;
+  const std::string field = text("question_field", cfg_.data.question_field);
+  for (const auto& rec : eval_records_) task.questions.push_back(rec.at(field).get<std::string>());
+  eval::EvalOptions opt;
+  opt.prompt_template = cfg_.data.prompt_template;
+  opt.max_prompt_length = cfg_.max_prompt_length;
+  opt.sampling.n = static_cast<int>(number("num_generations", 1));
+  opt.sampling.temperature = number("temperature", 0.0);
+  opt.sampling.top_p = number("top_p", 1.0);
+  const int64_t max_new = static_cast<int64_t>(number("max_new_tokens", 0));
+  opt.sampling.max_new_tokens = static_cast<int>(max_new > 0 ? max_new : cfg_.max_completion_length);
+  opt.sampling.stop_token_ids = stop_ids_;
+  opt.sampling.seed = cfg_.seed;  // the same samples for the same policy at every evaluation
+  const auto result = eval::evaluate(*engine_, tokenizer_, chat_ ? &*chat_ : nullptr, *rewards_, task, opt);
+  result.write_samples(run_dir_ / "samples" / ("eval_" + tag + ".jsonl"));
+  const auto& s = result.summary;
+  nlohmann::json m = s.metrics("eval/" + task.name + "/");  // eval/<dataset>/pass@1, maj@K, mean_length, ...
+  m["eval/" + task.name + "/seconds"] = s.seconds;
+  m["eval/reward"] = finite_or_null(s.reward);
+  for (size_t k = 0; k < s.reward_names.size(); ++k)
+    m["eval/rewards/" + s.reward_names[k] + "/mean"] = finite_or_null(s.reward_means[k]);
+  m["eval/completions/mean_length"] = s.mean_length;
+  m["eval/num_prompts"] = s.num_problems;
   return m;
 }
 
@@ -442,41 +466,51 @@ RunSummary GRPOTrainer::train(const std::optional<fs::path>& resume) {
     throw IoError(run_dir_.string() + " already holds a run (metrics.jsonl); continue it with --resume " +
                   run_dir_.string() + " or choose another output_dir (--set output_dir=...)");
   }
-  fs::create_directories(run_dir_ / "samples");
-  start_log_file("info", run_dir_ / "log.txt");
-  write_json_atomic(run_dir_ / "config.json", cfg_.resolved());
+  // Under torchrun: the same start everywhere (rank 0's weights), and rank 0 alone writes the run directory —
+  // after every rank has checked it above.
+  dist_->broadcast_parameters(*policy_);
+  if (reference_) dist_->broadcast_parameters(*reference_);
+  const bool rank0 = dist_->is_main();
+  dist_->barrier();
   summary.run_dir = run_dir_;
+  if (rank0) {
+    fs::create_directories(run_dir_ / "samples");
+    start_log_file("info", run_dir_ / "log.txt");
+    write_json_atomic(run_dir_ / "config.json", cfg_.resolved());
+  }
 
   // metrics.jsonl: on resume, keep only the records of the steps the checkpoint covers.
-  if (resume && fs::exists(run_dir_ / "metrics.jsonl")) {
+  if (rank0 && resume && fs::exists(run_dir_ / "metrics.jsonl")) {
     auto old = read_jsonl(run_dir_ / "metrics.jsonl");
     std::string kept;
     for (const auto& r : old)
       if (!r.contains("step") || r["step"].get<int64_t>() <= start) kept += r.dump() + "\n";
     write_file_atomic(run_dir_ / "metrics.jsonl", kept);
   }
-  if (start == 0 && fs::exists(run_dir_ / "metrics.jsonl")) fs::remove(run_dir_ / "metrics.jsonl");
+  if (rank0 && start == 0 && fs::exists(run_dir_ / "metrics.jsonl")) fs::remove(run_dir_ / "metrics.jsonl");
   if (start >= cfg_.max_steps) {
     log_info_line("the run is already at step " + std::to_string(start) + " of max_steps = " +
                   std::to_string(cfg_.max_steps) + "; nothing to do (raise it with --set max_steps=N)");
     summary.steps = start;
     return summary;
   }
-  JsonlWriter metrics(run_dir_ / "metrics.jsonl", /*append=*/true);
+  std::optional<JsonlWriter> metrics;  // rank 0 only
+  if (rank0) metrics.emplace(run_dir_ / "metrics.jsonl", /*append=*/true);
   log_info_line("training " + cfg_.model_path + " for " + std::to_string(cfg_.max_steps - start) + " steps into " +
                 run_dir_.string());
-  if (start == 0) {
+  if (start == 0 && rank0) {
     summary.eval_before = evaluate("before");
     if (!summary.eval_before.empty()) {
       auto rec = summary.eval_before;
       rec["step"] = 0;
-      metrics.write(rec);
+      if (metrics) metrics->write(rec);
     }
   }
   const auto t_run = Clock::now();
   std::unique_ptr<Generation> gen;
   for (int64_t step = start; step < cfg_.max_steps; ++step) {
     const auto t_step = Clock::now();
+    dist_->test_failure_point(step);
     if (step % cfg_.num_iterations == 0 || !gen) gen = generate(step);
     auto res = optimize(*gen, step);
     if (res.skipped) {
@@ -487,10 +521,10 @@ RunSummary GRPOTrainer::train(const std::optional<fs::path>& resume) {
       consecutive_nonfinite_ = 0;
     }
     if (reference_ && cfg_.sync_ref_model && (step + 1) % cfg_.ref_model_sync_steps == 0) sync_reference();
-    num_tokens_ += gen->prompt_tokens + gen->completion_tokens;
+    num_tokens_ += gen->all.tokens;  // all ranks
 
     // Metrics, TRL names.
-    const auto& sc = gen->scores;
+    const auto& sc = gen->all.scores;  // all ranks (= gen->scores with one process)
     nlohmann::json m;
     m["step"] = step + 1;
     m["epoch"] = epoch_ + static_cast<double>(cursor_) / static_cast<double>(records_.size());
@@ -500,17 +534,13 @@ RunSummary GRPOTrainer::train(const std::optional<fs::path>& resume) {
       m["rewards/" + sc.names[k] + "/mean"] = finite_or_null(mean_of(sc.per_rewarder[k]));
       m["rewards/" + sc.names[k] + "/std"] = finite_or_null(std_of(sc.per_rewarder[k]));
     }
-    m["frac_reward_zero_std"] = gen->frac_reward_zero_std;
+    m["frac_reward_zero_std"] = gen->all.frac_reward_zero_std;
     if (cfg_.dynamic_sampling) {
       m["dynamic_sampling/num_gen_batches"] = gen->gen_batches;
-      m["dynamic_sampling/kept_groups"] = gen->record_index.size();
+      m["dynamic_sampling/kept_groups"] = gen->all.kept_groups;
     }
-    std::vector<double> lens;
-    int64_t clipped = 0;
-    for (const auto& c : gen->completions) {
-      lens.push_back(static_cast<double>(c.ids.size()));
-      clipped += c.finish == rollout::Completion::Finish::length;
-    }
+    const std::vector<double>& lens = gen->all.lengths;
+    const int64_t clipped = gen->all.clipped;
     m["completions/mean_length"] = mean_of(lens);
     m["completions/min_length"] = *std::min_element(lens.begin(), lens.end());
     m["completions/max_length"] = *std::max_element(lens.begin(), lens.end());
@@ -532,11 +562,12 @@ RunSummary GRPOTrainer::train(const std::optional<fs::path>& resume) {
       m["rewards/seconds"] = gen->reward_seconds;
     }
     m["train/tokens_per_s"] = (gen->prompt_tokens + gen->completion_tokens) / std::max(1e-9, res.seconds);
-    if ((step + 1) % cfg_.logging_steps == 0 || step + 1 == cfg_.max_steps) metrics.write(m);
+    if (metrics && ((step + 1) % cfg_.logging_steps == 0 || step + 1 == cfg_.max_steps)) metrics->write(m);
     if (step == start) summary.first_metrics = m;
     summary.last_metrics = m;
 
-    if (cfg_.samples_steps > 0 && ((step + 1) % cfg_.samples_steps == 0 || step == start)) {
+    if (rank0 && cfg_.samples_steps > 0 && ((step + 1) % cfg_.samples_steps == 0 || step == start)) {
+      // Rank 0's share of the step; gen->all.scores starts with rank 0's samples, in the same order.
       JsonlWriter w(run_dir_ / "samples" / ("step_" + std::to_string(step + 1) + ".jsonl"), false);
       for (size_t i = 0; i < gen->completions.size(); ++i) {
         const auto& c = gen->completions[i];
@@ -554,20 +585,28 @@ RunSummary GRPOTrainer::train(const std::optional<fs::path>& resume) {
     char kl_buf[32] = "-";
     if (cfg_.loss.beta != 0) std::snprintf(kl_buf, sizeof kl_buf, "%.4f", res.kl);
     const std::string kl_text = kl_buf;
-    std::fprintf(stderr, "[grpo] step %lld/%lld  reward %.3f  %s %.3f  len %.1f  kl %s  loss %.4f  %.1fs/step  ETA %s\n",
+    if (rank0)
+      std::fprintf(stderr, "[grpo] step %lld/%lld  reward %.3f  %s %.3f  len %.1f  kl %s  loss %.4f  %.1fs/step  ETA %s\n",
                  static_cast<long long>(step + 1), static_cast<long long>(cfg_.max_steps), mean_of(sc.totals),
                  acc_name.c_str(), sc.names.empty() ? 0.0 : mean_of(sc.per_rewarder[0]), mean_of(lens),
                  kl_text.c_str(), res.loss, seconds_since(t_step),
                  human_duration(eta).c_str());
     const bool last = step + 1 == cfg_.max_steps;
-    if ((cfg_.save_steps > 0 && (step + 1) % cfg_.save_steps == 0) || last) save_checkpoint(step + 1);
+    if (rank0 && cfg_.eval_steps > 0 && (step + 1) % cfg_.eval_steps == 0 && !last) {  // periodic evaluation (TRL eval_steps)
+      auto rec = evaluate("step_" + std::to_string(step + 1));
+      if (!rec.empty()) {
+        rec["step"] = step + 1;
+        if (metrics) metrics->write(rec);
+      }
+    }
+    if (rank0 && ((cfg_.save_steps > 0 && (step + 1) % cfg_.save_steps == 0) || last)) save_checkpoint(step + 1);
   }
   summary.steps = cfg_.max_steps;
-  summary.eval_after = evaluate("after");
+  if (rank0) summary.eval_after = evaluate("after");
   if (!summary.eval_after.empty()) {
     auto rec = summary.eval_after;
     rec["step"] = cfg_.max_steps;
-    metrics.write(rec);
+    if (metrics) metrics->write(rec);
   }
   return summary;
 }

@@ -8,6 +8,8 @@
 //   ─► micro-batches of per_device_train_batch_size ─► chunked token log-probs (train/token_logprobs.h)
 //   ─► grpo_loss (normalised by whole-step totals) ─► backward ─► clip ─► AdamW step.
 // With num_iterations = μ > 1 a generation batch serves μ optimizer steps, with old log-probs computed once.
+// Under torchrun each rank samples its share of the step and gradients are summed over ranks
+// (rl/grpo_distributed.h, train/distributed.h); rank 0 alone writes the run directory.
 //
 // Run directory (output_dir): config.json (resolved), metrics.jsonl (TRL metric names), samples/step_N.jsonl,
 // checkpoints/step_N/ (HF model + trainer_state.json + optimizer.pt [+ ref/]), log.txt.
@@ -24,6 +26,7 @@
 #include "rollout/engine.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
+#include "train/distributed.h"
 #include "train/optimizer.h"
 
 namespace r1kit::rl {
@@ -71,6 +74,7 @@ class GRPOTrainer {
   std::unique_ptr<rewards::RewardSet> rewards_;
   std::unique_ptr<rollout::RolloutEngine> engine_;
   std::unique_ptr<train::Optimizer> optimizer_;
+  std::shared_ptr<train::DistributedContext> dist_;  // torchrun ranks (world size 1 without torchrun)
   std::vector<int64_t> stop_ids_;
   std::vector<nlohmann::json> records_, eval_records_;
   // data position

@@ -13,6 +13,8 @@ packages. Developers only; CI never runs this. Each step is a script of its own,
   fixtures_chat_template.py transformers apply_chat_template strings (needs the SmolLM2 GGUF)
   fixtures_math_verify.py   math-verify verdicts on (gold, prediction) pairs
   fixtures_grpo_loss.py     TRL GRPOTrainer advantages, losses and gradients on crafted inputs
+  fixtures_sft.py           SFT loss masks (apply_chat_template / TRL rule), transformers loss + gradients
+  fixtures_deepseek_v3.py   tiny DeepseekV3ForCausalLM checkpoints (MLA + MoE, YaRN, FP8) + transformers logits
 """
 import argparse
 import os
@@ -43,6 +45,8 @@ def main():
         "chat_template": ["scripts/fixtures_chat_template.py", "--gguf", gguf],
         "math_verify": ["scripts/fixtures_math_verify.py"],
         "grpo_loss": ["scripts/fixtures_grpo_loss.py"],
+        "sft": ["scripts/fixtures_sft.py"],
+        "deepseek_v3": ["scripts/fixtures_deepseek_v3.py"],
     }
     for name, args in steps.items():
         if a.only and a.only != name:

@@ -1,0 +1,33 @@
+// `r1kit data cold-start --source gsm8k|math --in FILE --out FILE.jsonl`: data preparation (sft/cold_start.h).
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "sft/cold_start.h"
+
+namespace r1kit::cli {
+
+void register_data(CLI::App& app) {
+  auto* data = app.add_subcommand("data", "Data preparation");
+  data->require_subcommand(1);
+  auto* cmd = data->add_subcommand(
+      "cold-start", "GSM8K / MATH train records -> {prompt, reasoning, answer} SFT records (a stand-in for R1's "
+                    "human-refined long-CoT cold-start data)");
+  static std::string source, in, out, style = "tags";
+  static int64_t limit = 0;
+  cmd->add_option("--source", source, "gsm8k | math")->required()->check(CLI::IsMember({"gsm8k", "math"}));
+  cmd->add_option("--in", in, "source JSONL, e.g. ../shared/data/gsm8k/train.jsonl")->required();
+  cmd->add_option("--out", out, "output JSONL (written atomically)")->required();
+  cmd->add_option("--answer-style", style,
+                  "tags: \"<answer>\\nThe answer is \\boxed{N}.\\n</answer>\" (default); plain: no answer tags")
+      ->check(CLI::IsMember({"tags", "plain"}));
+  cmd->add_option("--limit", limit, "convert at most N records (0 = all)");
+  cmd->callback([] {
+    auto st = sft::convert_cold_start(source, in, out, style, limit);
+    std::printf("%s: %lld records read, %lld written, %lld skipped (no final answer) -> %s\n", in.c_str(),
+                static_cast<long long>(st.read), static_cast<long long>(st.written),
+                static_cast<long long>(st.skipped_no_answer), out.c_str());
+  });
+}
+
+}  // namespace r1kit::cli

@@ -1,0 +1,18 @@
+// r1kit shim (see cmake/gloo_shim/README.md): the virtual interface that c10d's GlooStore overrides. r1kit never
+// creates a GlooStore (ProcessGroupGloo builds its own inside libtorch_cpu.so).
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace gloo::rendezvous {
+class Store {
+ public:
+  virtual ~Store() = default;
+  virtual void set(const std::string& key, const std::vector<char>& data) = 0;
+  virtual std::vector<char> get(const std::string& key) = 0;
+  virtual void wait(const std::vector<std::string>& keys) = 0;
+  virtual void wait(const std::vector<std::string>& keys, const std::chrono::milliseconds& timeout) = 0;
+};
+}  // namespace gloo::rendezvous

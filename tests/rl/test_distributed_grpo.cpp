@@ -1,0 +1,225 @@
+// Data-parallel GRPO over c10d/Gloo on CPU, two processes launched as torchrun would: after N steps the parameters
+// equal a one-process run on the combined batch (grpo, dr_grpo, dapo; β ≠ 0 in one; scale_rewards = batch in
+// one), and a rank that exits or hangs makes the other fail with a message naming it, within the time-out.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+
+#include "core/atomic_file.h"
+#include "core/config.h"
+#include "core/jsonl.h"
+#include "model/causal_lm.h"
+#include "rewards/rewarder.h"
+#include "rl/grpo_trainer.h"
+#include "tokenizer/tokenizer.h"
+#include "train/distributed_spawn.h"
+
+namespace r1kit::rl {
+namespace {
+namespace fs = std::filesystem;
+using testing_dist::run_ranks;
+
+/// Synthetic task reward: the fraction of characters of the completion that are the letter 'a'.
+class DistFractionA : public rewards::Rewarder {
+ public:
+  std::string name() const override { return "fraction_a"; }
+  double score(const rewards::Sample& s) const override {
+    if (s.completion.empty()) return 0.0;
+    return static_cast<double>(std::count(s.completion.begin(), s.completion.end(), 'a')) / s.completion.size();
+  }
+};
+
+void register_test_rewarder() {
+  static bool registered = false;
+  if (registered) return;
+  rewards::register_rewarder("dist_test_fraction_a", [](const nlohmann::json&, const std::string&, const std::string&) {
+    return std::make_unique<DistFractionA>();
+  });
+  registered = true;
+}
+
+/// Tiny Llama and a 16-prompt synthetic data set under a temporary directory.
+struct DistSetup {
+  fs::path root;
+  DistSetup() {
+    root = fs::temp_directory_path() / ("r1kit_dist_grpo_" + std::to_string(::getpid()));
+    fs::remove_all(root);
+    fs::create_directories(root / "tok");
+    fs::copy_file(fs::path(R1KIT_FIXTURES_DIR) / "tokenizer" / "synthetic_smollm2" / "tokenizer.json",
+                  root / "tok" / "tokenizer.json");
+    write_file_atomic(root / "tok" / "tokenizer_config.json", R"({"eos_token": "<|endoftext|>"})");
+    auto tok = tokenizer::Tokenizer::from_dir(root / "tok");
+    nlohmann::json cfg = {{"architectures", {"LlamaForCausalLM"}}, {"model_type", "llama"},
+                          {"vocab_size", static_cast<int64_t>(tok.vocab_size())}, {"hidden_size", 32},
+                          {"intermediate_size", 64}, {"num_hidden_layers", 2}, {"num_attention_heads", 2},
+                          {"num_key_value_heads", 1}, {"max_position_embeddings", 128}, {"rms_norm_eps", 1e-5},
+                          {"tie_word_embeddings", true}, {"eos_token_id", *tok.eos_token_id()}};
+    auto model = model::create_causal_lm(model::ModelConfig::from_json(cfg, "tiny"), true);
+    model->init_weights(3);
+    model::save_pretrained(*model, root / "model", root / "tok");
+    std::string data;
+    for (int i = 0; i < 16; ++i) data += nlohmann::json{{"question", "item " + std::to_string(i) + ":"}}.dump() + "\n";
+    write_file_atomic(root / "data.jsonl", data);
+  }
+  ~DistSetup() {
+    std::error_code ec;
+    fs::remove_all(root, ec);
+  }
+  /// Per rank: 2 prompts × G = 4 completions, micro-batches of 4 (one prompt each).
+  nlohmann::json config(const std::string& out) const {
+    return {{"model", {{"path", (root / "model").string()}}},
+            {"data", {{"path", (root / "data.jsonl").string()}, {"prompt_template", "none"}}},
+            {"rewards", {{{"type", "dist_test_fraction_a"}, {"weight", 1.0}}}},
+            {"output_dir", (root / out).string()},
+            {"max_steps", 3},
+            {"num_generations", 4},
+            {"per_device_train_batch_size", 4},
+            {"gradient_accumulation_steps", 2},
+            {"max_completion_length", 6},
+            {"learning_rate", 1e-3},  // small enough that float32 rounding noise stays far below 1e-6 after Adam
+            {"lr_scheduler_type", "constant"},
+            {"samples_steps", 0},
+            {"seed", 11}};
+  }
+};
+
+/// Reads the flat float64 parameter dump a worker wrote.
+std::vector<double> read_params(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::vector<double> v;
+  double x;
+  while (in.read(reinterpret_cast<char*>(&x), sizeof x)) v.push_back(x);
+  return v;
+}
+
+// The rank process: trains with the config in R1KIT_DIST_TEST_CONFIG and dumps its parameters (float64, in
+// parameter order) to <R1KIT_DIST_TEST_RANK_DIR>/params_rank<RANK>.bin. Run by the tests below, never directly.
+TEST(DistributedGRPO, DISABLED_Worker) {
+  register_test_rewarder();
+  const char* cfg_path = std::getenv("R1KIT_DIST_TEST_CONFIG");
+  ASSERT_NE(cfg_path, nullptr);
+  GRPOTrainer t(GRPOConfig::from_json(load_json_file(cfg_path), cfg_path));
+  t.train();
+  const char* rank = std::getenv("RANK");
+  std::ofstream out(fs::path(std::getenv("R1KIT_DIST_TEST_RANK_DIR")) /
+                        ("params_rank" + std::string(rank ? rank : "0") + ".bin"),
+                    std::ios::binary);
+  for (auto& p : t.policy().parameters()) {
+    auto d = p.detach().to(torch::kFloat64).contiguous();
+    out.write(reinterpret_cast<const char*>(d.data_ptr<double>()), static_cast<std::streamsize>(d.numel() * 8));
+  }
+}
+
+double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.size() != b.size() || a.empty()) return INFINITY;
+  double d = 0;
+  for (size_t i = 0; i < a.size(); ++i) d = std::max(d, std::abs(a[i] - b[i]));
+  return d;
+}
+
+struct Variant {
+  const char* loss_type;
+  double beta;
+  const char* scale_rewards;
+};
+
+class DistributedGRPOParity : public ::testing::TestWithParam<Variant> {};
+
+TEST_P(DistributedGRPOParity, TwoRanksEqualOneProcessOnTheCombinedBatch) {
+  const auto v = GetParam();
+  DistSetup s;
+  auto two = s.config("two");
+  two["loss_type"] = v.loss_type;
+  two["beta"] = v.beta;
+  two["scale_rewards"] = v.scale_rewards;
+  two["gradient_accumulation_steps"] = 2;  // per rank: 2 prompts, 8 completions
+  auto one = two;
+  one["output_dir"] = (s.root / "one").string();
+  one["gradient_accumulation_steps"] = 4;  // the combined batch: 4 prompts, 16 completions, same micro-batches
+  write_json_atomic(s.root / "two.json", two);
+  write_json_atomic(s.root / "one.json", one);
+
+  const auto r2 = run_ranks(2, "DistributedGRPO.DISABLED_Worker", {{"R1KIT_DIST_TEST_CONFIG", (s.root / "two.json").string()},
+                                                                    {"R1KIT_DIST_TIMEOUT", "60"}},
+                            120, s.root / "logs2");
+  for (int r = 0; r < 2; ++r) ASSERT_EQ(r2[r].exit_code, 0) << "rank " << r << ":\n" << r2[r].output;
+  // One process under torchrun (WORLD_SIZE=1): the per-prompt seeding of a distributed run.
+  const auto r1 = run_ranks(1, "DistributedGRPO.DISABLED_Worker", {{"R1KIT_DIST_TEST_CONFIG", (s.root / "one.json").string()}},
+                            120, s.root / "logs1");
+  ASSERT_EQ(r1[0].exit_code, 0) << r1[0].output;
+
+  const auto p0 = read_params(s.root / "logs2" / "params_rank0.bin");
+  const auto p1 = read_params(s.root / "logs2" / "params_rank1.bin");
+  const auto ref = read_params(s.root / "logs1" / "params_rank0.bin");
+  const auto init = [&] {  // the starting weights, to show the runs moved
+    std::vector<double> out;
+    for (auto& p : model::load_pretrained(s.root / "model", torch::kCPU, torch::kFloat32)->parameters()) {
+      auto d = p.detach().to(torch::kFloat64).contiguous();
+      out.insert(out.end(), d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
+    }
+    return out;
+  }();
+  EXPECT_EQ(max_abs_diff(p0, p1), 0.0) << "the two ranks' parameters diverged";
+  const double d = max_abs_diff(p0, ref);
+  std::printf("%s beta=%g scale=%s: max |2 ranks - 1 process| = %.3g, moved %.3g\n", v.loss_type, v.beta,
+              v.scale_rewards, d, max_abs_diff(ref, init));
+  EXPECT_LT(d, 1e-6);
+  EXPECT_GT(max_abs_diff(ref, init), 5e-4) << "training did not move the parameters";
+
+  // Metrics: rank 0 alone writes them, and they describe the whole step (equal to the one-process run's).
+  auto m2 = read_jsonl(s.root / "two" / "metrics.jsonl");
+  auto m1 = read_jsonl(s.root / "one" / "metrics.jsonl");
+  ASSERT_EQ(m2.size(), m1.size());
+  for (size_t i = 0; i < m1.size(); ++i)
+    for (const char* key : {"reward", "reward_std", "completions/mean_length", "num_tokens", "frac_reward_zero_std"})
+      EXPECT_NEAR(m2[i][key].get<double>(), m1[i][key].get<double>(), 1e-9) << key << " at step " << i + 1;
+  for (const char* key : {"loss", "grad_norm", "entropy"})
+    EXPECT_NEAR(m2.back()[key].get<double>(), m1.back()[key].get<double>(), 1e-5) << key;
+  EXPECT_TRUE(fs::exists(s.root / "two" / "checkpoints" / "step_3" / "model.safetensors"));
+}
+
+INSTANTIATE_TEST_SUITE_P(LossTypes, DistributedGRPOParity,
+                         ::testing::Values(Variant{"grpo", 0.0, "batch"}, Variant{"dr_grpo", 0.0, "none"},
+                                           Variant{"dapo", 0.04, "group"}),
+                         [](const auto& info) { return std::string(info.param.loss_type); });
+
+TEST(DistributedGRPO, ARankThatExitsMidRunFailsTheOtherNamingIt) {
+  DistSetup s;
+  auto cfg = s.config("killed");
+  cfg["max_steps"] = 4;
+  write_json_atomic(s.root / "killed.json", cfg);
+  const auto r = run_ranks(2, "DistributedGRPO.DISABLED_Worker",
+                           {{"R1KIT_DIST_TEST_CONFIG", (s.root / "killed.json").string()}, {"R1KIT_DIST_TIMEOUT", "20"},
+                            {"R1KIT_DIST_TEST_EXIT_AT_STEP", "2"}},
+                           60, s.root / "logs");
+  EXPECT_EQ(r[1].exit_code, 3) << r[1].output;
+  EXPECT_NE(r[0].exit_code, 0) << r[0].output;
+  EXPECT_NE(r[0].exit_code, -1) << "rank 0 had to be killed:\n" << r[0].output;
+  EXPECT_LT(r[0].seconds, 20 + 15);
+  EXPECT_NE(r[0].output.find("failed on rank 0 of 2"), std::string::npos) << r[0].output;
+  EXPECT_NE(r[0].output.find("rank 1 did not report"), std::string::npos) << r[0].output;
+  EXPECT_NE(r[0].output.find("time-out 20 s"), std::string::npos) << r[0].output;
+}
+
+TEST(DistributedGRPO, ARankThatHangsFailsTheOtherWithinTheTimeout) {
+  DistSetup s;
+  auto cfg = s.config("hung");
+  cfg["max_steps"] = 4;
+  write_json_atomic(s.root / "hung.json", cfg);
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto r = run_ranks(2, "DistributedGRPO.DISABLED_Worker",
+                           {{"R1KIT_DIST_TEST_CONFIG", (s.root / "hung.json").string()}, {"R1KIT_DIST_TIMEOUT", "4"},
+                            {"R1KIT_DIST_TEST_HANG_AT_STEP", "1"}},
+                           40, s.root / "logs");
+  (void)t0;
+  EXPECT_EQ(r[1].exit_code, -1) << "the hanging rank should have been killed by the test:\n" << r[1].output;
+  EXPECT_NE(r[0].exit_code, 0) << r[0].output;
+  EXPECT_NE(r[0].exit_code, -1) << "rank 0 did not time out by itself:\n" << r[0].output;
+  EXPECT_NE(r[0].output.find("rank 1 did not report"), std::string::npos) << r[0].output;
+  EXPECT_NE(r[0].output.find("time-out 4 s"), std::string::npos) << r[0].output;
+  EXPECT_NE(r[0].output.find("ddp_timeout"), std::string::npos) << r[0].output;
+}
+
+}  // namespace
+}  // namespace r1kit::rl
