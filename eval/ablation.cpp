@@ -297,10 +297,17 @@ AblationOutcome run_ablation(const AblationConfig& config, const AblationOptions
     // max_steps was raised since is continued).
     const RunData existing = load_run(dir, run.name);
     const int64_t last = existing.train.empty() ? 0 : existing.train.back().value("step", int64_t{0});
-    if (last >= cfg.max_steps) {
+    if (last >= cfg.max_steps && fs::exists(dir / kDoneMarker)) {
       outcome.skipped.push_back(run.name);
       say("skip " + run.name + " (finished: " + std::to_string(last) + " steps)");
       continue;
+    }
+    if (last >= cfg.max_steps) {
+      // Trained to the end but stopped before the run completed (final evaluation, checkpoint): a resume would
+      // have nothing to do, so the run is made again from the start rather than reported with missing results.
+      say("rerun " + run.name + ": it reached step " + std::to_string(last) + " but has no " + kDoneMarker +
+          " (stopped before its final evaluation); running it again from the start");
+      fs::remove_all(dir, ec);
     }
     const bool started = fs::exists(dir / "checkpoints") ||
                          (fs::exists(dir / "metrics.jsonl") && fs::file_size(dir / "metrics.jsonl") > 0);

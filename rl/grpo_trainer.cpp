@@ -157,7 +157,7 @@ std::unique_ptr<GRPOTrainer::Generation> GRPOTrainer::generate(int64_t step) {
 
   // One generation batch of B prompts; with dynamic sampling, more batches until B groups have a non-zero reward
   // std (DAPO §3.2), keeping only those groups, at most max_num_gen_batches batches.
-  int64_t zero_std_groups = 0, generated_groups = 0;
+  int64_t zero_std_groups = 0, generated_groups = 0, signal_groups = 0;
   for (int64_t batch = 0;; ++batch) {
     std::vector<size_t> idx = next_prompt_indices(B * dist_->world_size());  // the same global order on every rank
     idx = std::vector<size_t>(idx.begin() + B * dist_->rank(), idx.begin() + B * (dist_->rank() + 1));
@@ -225,6 +225,7 @@ std::unique_ptr<GRPOTrainer::Generation> GRPOTrainer::generate(int64_t step) {
       zero_std_groups += !signal;
       const bool room = static_cast<int64_t>(prompts.size()) < B;
       if (!room || (!keep_all && !signal)) continue;  // surplus groups of the last batch are dropped (as verl)
+      signal_groups += signal;
       const size_t new_index = prompts.size();
       prompts.push_back(batch_prompts[b]);
       gen->prompt_text.push_back(batch_text[b]);
@@ -241,10 +242,12 @@ std::unique_ptr<GRPOTrainer::Generation> GRPOTrainer::generate(int64_t step) {
     gen->gen_batches = batch + 1;
     if (static_cast<int64_t>(prompts.size()) >= B || last_try) break;
   }
-  if (cfg_.dynamic_sampling && static_cast<int64_t>(prompts.size()) < B)
-    log_warn_line("step " + std::to_string(step + 1) + ": dynamic sampling found " + std::to_string(prompts.size()) +
+  if (cfg_.dynamic_sampling && signal_groups < B)
+    log_warn_line("step " + std::to_string(step + 1) + ": dynamic sampling found " + std::to_string(signal_groups) +
                   " of " + std::to_string(B) + " groups with a non-zero reward std in " +
-                  std::to_string(gen->gen_batches) + " generation batches (max_num_gen_batches); training on those");
+                  std::to_string(gen->gen_batches) + " generation batches (max_num_gen_batches); " +
+                  (signal_groups > 0 ? std::string("training on those")
+                                     : std::string("training on the whole last batch (its advantages are 0)")));
   gen->frac_reward_zero_std =
       generated_groups ? static_cast<double>(zero_std_groups) / static_cast<double>(generated_groups) : 0.0;
   gen->adv = advantages_over_ranks(*dist_, gen->scores.totals, G, cfg_.scale_rewards);  // whole-step std
@@ -292,7 +295,8 @@ std::unique_ptr<GRPOTrainer::Generation> GRPOTrainer::generate(int64_t step) {
     gen->micro.push_back(std::move(m));
   }
   gen->all = gather_step(*dist_, gen->scores, gen->completions, gen->prompt_tokens + gen->completion_tokens,
-                         static_cast<int64_t>(gen->record_index.size()), zero_std_groups, generated_groups);
+                         cfg_.dynamic_sampling ? signal_groups : static_cast<int64_t>(gen->record_index.size()),
+                         zero_std_groups, generated_groups);
   return gen;
 }
 
