@@ -1,6 +1,7 @@
 #include "rl/grpo_config.h"
 
 #include "core/config.h"
+#include "train/optimizer_config.h"
 #include "core/error.h"
 
 namespace r1kit::rl {
@@ -72,17 +73,7 @@ GRPOConfig GRPOConfig::from_json(const nlohmann::json& j, const std::string& sou
   c.sync_ref_model = r.get<bool>("sync_ref_model", c.sync_ref_model);
   c.ref_model_mixup_alpha = r.get<double>("ref_model_mixup_alpha", c.ref_model_mixup_alpha);
   c.ref_model_sync_steps = r.get<int64_t>("ref_model_sync_steps", c.ref_model_sync_steps);
-  c.optim.learning_rate = r.get<double>("learning_rate", 1e-6);
-  c.optim.weight_decay = r.get<double>("weight_decay", 0.0);
-  c.optim.adam_beta1 = r.get<double>("adam_beta1", 0.9);
-  c.optim.adam_beta2 = r.get<double>("adam_beta2", 0.999);
-  c.optim.adam_epsilon = r.get<double>("adam_epsilon", 1e-8);
-  c.optim.lr_scheduler_type = r.get_choice("lr_scheduler_type", "linear",
-                                           {"constant", "constant_with_warmup", "linear", "cosine", "cosine_with_min_lr"});
-  c.optim.warmup_steps = r.get<int64_t>("warmup_steps", 0);
-  c.optim.warmup_ratio = r.get<double>("warmup_ratio", 0.0);
-  c.optim.min_lr_rate = r.get<double>("min_lr_rate", 0.0);
-  c.optim.max_grad_norm = r.get<double>("max_grad_norm", 1.0);
+  c.optim = train::read_optimizer_config(r, 1e-6);
   c.logging_steps = r.get<int64_t>("logging_steps", c.logging_steps);
   c.save_steps = r.get<int64_t>("save_steps", c.save_steps);
   c.samples_steps = r.get<int64_t>("samples_steps", c.samples_steps);
@@ -159,16 +150,7 @@ nlohmann::json GRPOConfig::resolved() const {
   j["sync_ref_model"] = sync_ref_model;
   j["ref_model_mixup_alpha"] = ref_model_mixup_alpha;
   j["ref_model_sync_steps"] = ref_model_sync_steps;
-  j["learning_rate"] = optim.learning_rate;
-  j["weight_decay"] = optim.weight_decay;
-  j["adam_beta1"] = optim.adam_beta1;
-  j["adam_beta2"] = optim.adam_beta2;
-  j["adam_epsilon"] = optim.adam_epsilon;
-  j["lr_scheduler_type"] = optim.lr_scheduler_type;
-  j["warmup_steps"] = optim.warmup_steps;
-  j["warmup_ratio"] = optim.warmup_ratio;
-  j["min_lr_rate"] = optim.min_lr_rate;
-  j["max_grad_norm"] = optim.max_grad_norm;
+  train::write_optimizer_config(optim, j);
   j["logging_steps"] = logging_steps;
   j["save_steps"] = save_steps;
   j["samples_steps"] = samples_steps;

@@ -1,6 +1,7 @@
 #include "sft/sft_config.h"
 
 #include "core/config.h"
+#include "train/optimizer_config.h"
 #include "core/error.h"
 
 namespace r1kit::sft {
@@ -42,17 +43,7 @@ SFTConfig SFTConfig::from_json(const nlohmann::json& j, const std::string& sourc
   c.packing = r.get<bool>("packing", c.packing);
   c.completion_only_loss = r.get<bool>("completion_only_loss", c.completion_only_loss);
   c.assistant_only_loss = r.get<bool>("assistant_only_loss", c.assistant_only_loss);
-  c.optim.learning_rate = r.get<double>("learning_rate", 2e-5);
-  c.optim.weight_decay = r.get<double>("weight_decay", 0.0);
-  c.optim.adam_beta1 = r.get<double>("adam_beta1", 0.9);
-  c.optim.adam_beta2 = r.get<double>("adam_beta2", 0.999);
-  c.optim.adam_epsilon = r.get<double>("adam_epsilon", 1e-8);
-  c.optim.lr_scheduler_type = r.get_choice("lr_scheduler_type", "linear",
-                                           {"constant", "constant_with_warmup", "linear", "cosine", "cosine_with_min_lr"});
-  c.optim.warmup_steps = r.get<int64_t>("warmup_steps", 0);
-  c.optim.warmup_ratio = r.get<double>("warmup_ratio", 0.0);
-  c.optim.min_lr_rate = r.get<double>("min_lr_rate", 0.0);
-  c.optim.max_grad_norm = r.get<double>("max_grad_norm", 1.0);
+  c.optim = train::read_optimizer_config(r, 2e-5);
   c.logging_steps = r.get<int64_t>("logging_steps", c.logging_steps);
   c.eval_steps = r.get<int64_t>("eval_steps", c.eval_steps);
   c.save_steps = r.get<int64_t>("save_steps", c.save_steps);
@@ -70,7 +61,6 @@ SFTConfig SFTConfig::from_json(const nlohmann::json& j, const std::string& sourc
   if (c.max_steps <= 0 && !(c.num_train_epochs > 0))
     bad("num_train_epochs", "must be > 0 when max_steps is not set (or set max_steps)");
   if (c.max_length < 2) bad("max_length", "must be >= 2 tokens");
-  if (!(c.optim.learning_rate >= 0)) bad("learning_rate", "must be >= 0");
   if (c.logging_steps < 1) bad("logging_steps", "must be >= 1");
   if (c.eval_steps < 0) bad("eval_steps", "must be >= 0 (0 = only at the end)");
   if (c.save_steps < 0) bad("save_steps", "must be >= 0 (0 = only at the end)");
@@ -102,16 +92,7 @@ nlohmann::json SFTConfig::resolved() const {
   j["packing"] = packing;
   j["completion_only_loss"] = completion_only_loss;
   j["assistant_only_loss"] = assistant_only_loss;
-  j["learning_rate"] = optim.learning_rate;
-  j["weight_decay"] = optim.weight_decay;
-  j["adam_beta1"] = optim.adam_beta1;
-  j["adam_beta2"] = optim.adam_beta2;
-  j["adam_epsilon"] = optim.adam_epsilon;
-  j["lr_scheduler_type"] = optim.lr_scheduler_type;
-  j["warmup_steps"] = optim.warmup_steps;
-  j["warmup_ratio"] = optim.warmup_ratio;
-  j["min_lr_rate"] = optim.min_lr_rate;
-  j["max_grad_norm"] = optim.max_grad_norm;
+  train::write_optimizer_config(optim, j);
   j["logging_steps"] = logging_steps;
   j["eval_steps"] = eval_steps;
   j["save_steps"] = save_steps;
