@@ -3,7 +3,7 @@
 // generate() on the same prompts, n, max_new_tokens, dtype and thread count, and prints the ratio.
 //
 //   r1kit_bench_rollout MODEL_DIR DATA.jsonl [--prompts P] [--n G] [--max-new-tokens N] [--threads K]
-//                       [--temperature T] [--seed S]
+//                       [--temperature T] [--seed S] [--gemm default|onednn]
 #include <ATen/Parallel.h>
 
 #include <chrono>
@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   }
   int64_t P = 8, threads = 0;
   r1kit::rollout::SamplingParams sp;
+  r1kit::rollout::RolloutOptions ro;
   sp.n = 4;
   sp.max_new_tokens = 256;
   sp.temperature = 1.0;
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
     else if (k == "--threads") threads = std::stoll(v);
     else if (k == "--temperature") sp.temperature = std::stod(v);
     else if (k == "--seed") sp.seed = std::stoull(v);
+    else if (k == "--gemm") ro.gemm = v;
   }
   if (threads > 0) at::set_num_threads(static_cast<int>(threads));
   const std::string dir = argv[1];
@@ -48,14 +50,14 @@ int main(int argc, char** argv) {
   }
   auto model = r1kit::model::load_pretrained(dir);
   sp.stop_token_ids = r1kit::rollout::default_stop_token_ids(dir, model->config().eos_token_ids, tok.eos_token_id());
-  r1kit::rollout::RolloutEngine engine(model, &tok);
+  r1kit::rollout::RolloutEngine engine(model, &tok, ro);
   auto t0 = std::chrono::steady_clock::now();
   auto out = engine.generate(prompts, sp);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto& st = engine.last_stats();
-  std::printf("{\"impl\": \"r1kit\", \"threads\": %d, \"completions\": %zu, \"generated_tokens\": %lld, "
+  std::printf("{\"impl\": \"r1kit\", \"gemm\": \"%s\", \"threads\": %d, \"completions\": %zu, \"generated_tokens\": %lld, "
               "\"seconds\": %.3f, \"tokens_per_s\": %.1f, \"prefill_s\": %.3f, \"decode_s\": %.3f, \"sampling_s\": %.3f}\n",
-              at::get_num_threads(), out.size(), static_cast<long long>(st.generated_tokens), secs,
+              ro.gemm.c_str(), at::get_num_threads(), out.size(), static_cast<long long>(st.generated_tokens), secs,
               st.generated_tokens / secs, st.prefill_seconds, st.decode_seconds, st.sample_seconds);
   return 0;
 }

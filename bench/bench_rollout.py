@@ -54,15 +54,21 @@ def main():
     ap.add_argument("--max-new-tokens", type=int, default=256)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--gemm", action="append", choices=["default", "onednn"],
+                    help="r1kit generation GEMM(s) to measure (repeatable; default: both)")
     a = ap.parse_args()
-    ours = json.loads(subprocess.check_output([a.r1kit, a.model, a.data, "--prompts", str(a.prompts), "--n", str(a.n),
-                                               "--max-new-tokens", str(a.max_new_tokens), "--threads", str(a.threads),
-                                               "--seed", str(a.seed)]))
+    ours = []
+    for gemm in a.gemm or ["default", "onednn"]:
+        ours.append(json.loads(subprocess.check_output(
+            [a.r1kit, a.model, a.data, "--prompts", str(a.prompts), "--n", str(a.n), "--max-new-tokens",
+             str(a.max_new_tokens), "--threads", str(a.threads), "--seed", str(a.seed), "--gemm", gemm])))
     ref = hf_generate(a.model, a.data, a.prompts, a.n, a.max_new_tokens, a.threads, a.seed)
-    print(json.dumps(ours))
+    for o in ours:
+        print(json.dumps(o))
     print(json.dumps(ref))
-    print(f"tokens/s: r1kit {ours['tokens_per_s']:.1f}  transformers {ref['tokens_per_s']:.1f}  "
-          f"ratio {ours['tokens_per_s'] / ref['tokens_per_s']:.2f}x")
+    for o in ours:
+        print(f"tokens/s: r1kit (gemm {o['gemm']}) {o['tokens_per_s']:.1f}  transformers {ref['tokens_per_s']:.1f}  "
+              f"ratio {o['tokens_per_s'] / ref['tokens_per_s']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -54,6 +54,10 @@ void register_generate(CLI::App& app) {
   cmd->add_option("--out", a.out, "Output JSONL (default: stdout)");
   cmd->add_option("--max-batch-rows", a.ro.max_batch_rows, "Sequences decoded together")->capture_default_str();
   cmd->add_option("--kv-cache-tokens", a.ro.kv_cache_tokens, "KV-cache budget in token slots")->capture_default_str();
+  cmd->add_option("--gemm", a.ro.gemm,
+                  "Generation GEMM: auto (onednn where it applies) | default (the training kernels) | onednn (CPU fp32)")
+      ->check(CLI::IsMember({"auto", "default", "onednn"}))
+      ->capture_default_str();
   cmd->add_option("--dtype", a.dtype, "Model dtype: float32 | bfloat16 | float16")->capture_default_str();
   cmd->callback([] {
     if (a.prompt.empty() && a.data.empty()) throw ConfigError("generate: give --prompt TEXT or --data FILE.jsonl");

@@ -20,7 +20,8 @@ nlohmann::json finite_or_null(double x) { return std::isfinite(x) ? nlohmann::js
 
 double nan_mean(double sum, int64_t n) { return n > 0 ? sum / static_cast<double>(n) : std::nan(""); }
 
-/// Index of the rewarder deciding correctness (see the header comment).
+}  // namespace
+
 size_t accuracy_index(const rewards::RewardSet& set, const std::string& wanted) {
   const auto& e = set.entries();
   if (!wanted.empty()) {
@@ -29,11 +30,15 @@ size_t accuracy_index(const rewards::RewardSet& set, const std::string& wanted) 
     throw InvalidArgument("accuracy reward '" + wanted + "' is not in the reward set" + did_you_mean(wanted, set.names()) +
                           "; rewarders: " + join(set.names(), ", "));
   }
+  return find_accuracy_rewarder(set).value_or(0);
+}
+
+std::optional<size_t> find_accuracy_rewarder(const rewards::RewardSet& set) {
+  const auto& e = set.entries();
   for (size_t k = 0; k < e.size(); ++k)
     if (e[k].type == "math_accuracy" || e[k].type == "code_execution" || e[k].type == "countdown") return k;
-  return 0;
+  return std::nullopt;
 }
-}  // namespace
 
 EvalTask load_task(const fs::path& path, const std::string& question_field, int64_t limit, std::string name) {
   EvalTask task;
@@ -111,8 +116,8 @@ EvalResult evaluate(rollout::RolloutEngine& engine, const tokenizer::Tokenizer& 
   const size_t K = rewards.size();
   std::vector<double> reward_sum(K, 0.0);
   std::vector<int64_t> reward_cnt(K, 0);
-  double total_sum = 0, len_sum = 0;
-  int64_t total_cnt = 0, formatted = 0, truncated = 0, maj_sum = 0;
+  double total_sum = 0, len_sum = 0, len_correct = 0, len_incorrect = 0;
+  int64_t total_cnt = 0, formatted = 0, truncated = 0, maj_sum = 0, n_correct = 0;
   for (auto& p : result.problems) p.samples.reserve(s.n);
   for (size_t i = 0; i < comps.size(); ++i) {
     const auto& c = comps[i];
@@ -132,6 +137,8 @@ EvalResult evaluate(rollout::RolloutEngine& engine, const tokenizer::Tokenizer& 
     r.correct = !std::isnan(a) && a >= options.correct_threshold;
     if (math) r.answer = rewards::math::extract_answer(c.text);
     len_sum += static_cast<double>(r.tokens);
+    (r.correct ? len_correct : len_incorrect) += static_cast<double>(r.tokens);
+    n_correct += r.correct;
     formatted += r.format > 0;
     truncated += r.truncated;
     result.problems[c.prompt_index].samples.push_back(std::move(r));
@@ -158,6 +165,9 @@ EvalResult evaluate(rollout::RolloutEngine& engine, const tokenizer::Tokenizer& 
   if (math) s.maj_at_n = static_cast<double>(maj_sum) / P;
   const double N = static_cast<double>(std::max<size_t>(1, comps.size()));
   s.mean_length = len_sum / N;
+  const auto n_total = static_cast<int64_t>(comps.size());
+  s.mean_length_correct = nan_mean(len_correct, n_correct);
+  s.mean_length_incorrect = nan_mean(len_incorrect, n_total - n_correct);
   s.format_rate = static_cast<double>(formatted) / N;
   s.truncated_rate = static_cast<double>(truncated) / N;
   s.reward = nan_mean(total_sum, total_cnt);
@@ -171,6 +181,8 @@ nlohmann::json EvalSummary::metrics(const std::string& prefix) const {
   for (const auto& [k, v] : pass_at) m[prefix + "pass@" + std::to_string(k)] = finite_or_null(v);
   if (maj_at_n) m[prefix + "maj@" + std::to_string(n)] = finite_or_null(*maj_at_n);
   m[prefix + "mean_length"] = finite_or_null(mean_length);
+  m[prefix + "mean_length_correct"] = finite_or_null(mean_length_correct);
+  m[prefix + "mean_length_incorrect"] = finite_or_null(mean_length_incorrect);
   m[prefix + "format_rate"] = finite_or_null(format_rate);
   m[prefix + "truncated_rate"] = finite_or_null(truncated_rate);
   m[prefix + "reward"] = finite_or_null(reward);

@@ -77,6 +77,8 @@ struct EvalSummary {
   std::map<int64_t, double> pass_at;   // mean over problems
   std::optional<double> maj_at_n;      // mean over problems (math accuracy only)
   double mean_length = 0;              // completion tokens, mean over every sample
+  double mean_length_correct = 0;      // … over correct samples only (NaN when none; Dr. GRPO §3.1 compares
+  double mean_length_incorrect = 0;    //   the length of incorrect responses under GRPO and Dr. GRPO)
   double format_rate = 0;              // fraction of samples with format score > 0
   double truncated_rate = 0;           // fraction of samples cut by max_new_tokens
   double reward = 0;                   // mean weighted reward (NaN skipped)
@@ -85,7 +87,7 @@ struct EvalSummary {
   double seconds = 0;                  // wall time of generation + scoring
 
   /// Flat metric map with `prefix`: {prefix+"pass@1", prefix+"pass@8", prefix+"maj@8", prefix+"mean_length",
-  /// prefix+"format_rate", prefix+"truncated_rate", prefix+"reward", prefix+"num_problems"}. Non-finite -> null.
+  /// prefix+"mean_length_correct", prefix+"mean_length_incorrect", prefix+"format_rate", prefix+"truncated_rate", prefix+"reward", prefix+"num_problems"}. Non-finite -> null.
   nlohmann::json metrics(const std::string& prefix) const;
   /// Everything above as one object (summary.json of `r1kit eval`).
   nlohmann::json to_json() const;
@@ -101,6 +103,12 @@ struct EvalResult {
   /// One line per sample (the trainer's samples/eval_*.jsonl): prompt, completion, reward, rewards, correct.
   void write_samples(const std::filesystem::path& path) const;
 };
+
+/// Index in `set` of the rewarder deciding "correct": the one named `wanted` when given (InvalidArgument naming the
+/// rewarders when absent), else the first math_accuracy / code_execution / countdown rewarder, else 0.
+size_t accuracy_index(const rewards::RewardSet& set, const std::string& wanted);
+/// The first math_accuracy / code_execution / countdown rewarder of `set`, if any.
+std::optional<size_t> find_accuracy_rewarder(const rewards::RewardSet& set);
 
 /// Runs the evaluation. `chat` is needed only for the "chat" template. Throws InvalidArgument for bad sampling
 /// parameters or an unknown accuracy_reward (listing the names), ConfigError for an unknown template.

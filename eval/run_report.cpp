@@ -173,6 +173,7 @@ RunRow summarize_run(const RunData& run) {
   row.steps = run.train.empty() ? 0 : run.train.back().value("step", int64_t{0});
   row.reward = tail_mean(run.train, "reward");
   row.length = tail_mean(run.train, "completions/mean_length");
+  row.length_incorrect = tail_mean(run.train, "completions/mean_length_incorrect");
   row.kl = tail_mean(run.train, "kl");
   row.entropy = tail_mean(run.train, "entropy");
   row.eval_metric = primary_eval_metric(run);
@@ -181,6 +182,8 @@ RunRow summarize_run(const RunData& run) {
       auto v = number(rec, row.eval_metric);
       if (!v) continue;
       row.eval_final = v;
+      const std::string dataset_prefix = row.eval_metric.substr(0, row.eval_metric.rfind('/') + 1);
+      if (dataset_prefix.size() > 5) row.eval_length_incorrect = number(rec, dataset_prefix + "mean_length_incorrect");
       if (!row.eval_best || *v > *row.eval_best) row.eval_best = v, row.eval_best_step = rec.value("step", int64_t{0});
     }
   }
@@ -231,17 +234,18 @@ ReportFiles write_report(const std::vector<RunData>& runs, const fs::path& out_d
   // summary.csv
   std::string csv = "run,status";
   for (const auto& k : diff_keys) csv += "," + csv_field(k);
-  csv += ",steps,max_steps,reward,completion_length,kl,entropy,eval_metric,eval_final,eval_best,eval_best_step,"
-         "wall_seconds,run_dir\n";
+  csv += ",steps,max_steps,reward,completion_length,completion_length_incorrect,kl,entropy,eval_metric,eval_final,"
+         "eval_best,eval_best_step,eval_length_incorrect,wall_seconds,run_dir\n";
   auto num = [](const std::optional<double>& v) { return v ? fmt(v, "%.6g") : std::string(); };
   for (size_t i = 0; i < runs.size(); ++i) {
     const auto& row = rows[i];
     csv += csv_field(row.name) + "," + csv_field(row.status);
     for (const auto& k : diff_keys) csv += "," + csv_field(flat[i].count(k) ? flat[i][k] : "");
     csv += "," + std::to_string(row.steps) + "," + std::to_string(row.max_steps) + "," + num(row.reward) + "," +
-           num(row.length) + "," + num(row.kl) + "," + num(row.entropy) + "," + csv_field(row.eval_metric) + "," +
-           num(row.eval_final) + "," + num(row.eval_best) + "," +
-           (row.eval_best_step >= 0 ? std::to_string(row.eval_best_step) : "") + "," + num(row.wall_seconds) + "," +
+           num(row.length) + "," + num(row.length_incorrect) + "," + num(row.kl) + "," + num(row.entropy) + "," +
+           csv_field(row.eval_metric) + "," + num(row.eval_final) + "," + num(row.eval_best) + "," +
+           (row.eval_best_step >= 0 ? std::to_string(row.eval_best_step) : "") + "," + num(row.eval_length_incorrect) +
+           "," + num(row.wall_seconds) + "," +
            csv_field(runs[i].dir.string()) + "\n";
   }
   files.summary_csv = out_dir / "summary.csv";
@@ -252,6 +256,8 @@ ReportFiles write_report(const std::vector<RunData>& runs, const fs::path& out_d
                                  {"eval_accuracy", "Evaluation: " + (eval_metric.empty() ? "none" : eval_metric),
                                   "accuracy", true, ""},
                                  {"response_length", "Mean response length", "tokens", false, "completions/mean_length"},
+                                 {"response_length_incorrect", "Mean length of incorrect responses", "tokens", false,
+                                  "completions/mean_length_incorrect"},
                                  {"entropy", "Policy entropy", "nats / token", false, "entropy"},
                                  {"kl", "KL to the reference", "KL", false, "kl"}};
   std::string gp_all;
@@ -318,23 +324,26 @@ ReportFiles write_report(const std::vector<RunData>& runs, const fs::path& out_d
   // summary.md
   std::string md = "# " + options.title + "\n\n";
   if (!options.command.empty()) md += "Made by `" + options.command + "`.\n\n";
-  md += "reward, length, KL and entropy: mean of the last " + std::to_string(kFinalWindow) +
-        " logged training steps; eval: the primary evaluation metric (`" +
+  md += "reward, length, wrong length (mean length of the incorrect completions), KL and entropy: mean of the last " +
+        std::to_string(kFinalWindow) + " logged training steps; eval: the primary evaluation metric (`" +
         (eval_metric.empty() ? std::string("none") : eval_metric) + "`) at the last evaluation and its best value "
-        "(step); wall: training steps + evaluations.\n\n";
+        "(step); eval wrong length: mean length of the incorrect evaluation completions at the last evaluation; "
+        "wall: training steps + evaluations.\n\n";
   md += "| run | status |";
   for (const auto& k : diff_keys) md += " " + md_cell(k) + " |";
-  md += " steps | reward | length | KL | entropy | eval final | eval best (step) | wall |\n|---|---|";
+  md += " steps | reward | length | wrong length | KL | entropy | eval final | eval best (step) | eval wrong length | "
+        "wall |\n|---|---|";
   for (size_t j = 0; j < diff_keys.size(); ++j) md += "---|";
-  md += "---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  md += "---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (size_t i = 0; i < runs.size(); ++i) {
     const auto& row = rows[i];
     md += "| " + md_cell(row.name) + " | " + md_cell(row.status) + " |";
     for (const auto& k : diff_keys) md += " " + md_cell(flat[i].count(k) ? flat[i][k] : "-") + " |";
     md += " " + std::to_string(row.steps) + "/" + std::to_string(row.max_steps) + " | " + fmt(row.reward) + " | " +
-          fmt(row.length, "%.1f") + " | " + fmt(row.kl) + " | " + fmt(row.entropy) + " | " + fmt(row.eval_final) +
-          " | " + (row.eval_best ? fmt(row.eval_best) + " (" + std::to_string(row.eval_best_step) + ")" : "-") +
-          " | " + duration(row.wall_seconds) + " |\n";
+          fmt(row.length, "%.1f") + " | " + fmt(row.length_incorrect, "%.1f") + " | " + fmt(row.kl) + " | " +
+          fmt(row.entropy) + " | " + fmt(row.eval_final) + " | " +
+          (row.eval_best ? fmt(row.eval_best) + " (" + std::to_string(row.eval_best_step) + ")" : "-") + " | " +
+          fmt(row.eval_length_incorrect, "%.1f") + " | " + duration(row.wall_seconds) + " |\n";
   }
   md += "\n## Plots\n\n";
   if (files.plotted) {

@@ -41,6 +41,8 @@ struct RunRow {
   std::string name, status, eval_metric;
   int64_t steps = 0, max_steps = 0;
   std::optional<double> reward, length, kl, entropy, eval_final, eval_best, wall_seconds;
+  std::optional<double> length_incorrect;       // training: completions/mean_length_incorrect, last steps' mean
+  std::optional<double> eval_length_incorrect;  // last evaluation: <dataset>/mean_length_incorrect
   int64_t eval_best_step = -1;
 };
 RunRow summarize_run(const RunData& run);

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "model/inference_weights.h"
 #include "model/kv_cache.h"
 #include "model/model_config.h"
 
@@ -58,6 +59,12 @@ class CausalLM : public torch::nn::Module {
   /// matrices and embeddings, zeros for biases, ones for norms) from `seed`. Used for tests and from-scratch runs.
   virtual void init_weights(uint64_t seed) = 0;
 
+  /// Builds inference-only weight layouts (model/inference_weights.h) from the current parameters; they are used
+  /// while autograd is off, until release_inference(). Architectures without special layouts ignore it. Prefer
+  /// InferenceScope, which releases them even when generation throws.
+  virtual void prepare_inference(const InferenceOptions& options) { (void)options; }
+  virtual void release_inference() {}
+
   /// Tensors as they are saved, under their Hugging Face names (model.layers.0.self_attn.q_proj.weight, …).
   std::vector<std::pair<std::string, torch::Tensor>> hf_state() const;
 
@@ -67,6 +74,18 @@ class CausalLM : public torch::nn::Module {
  protected:
   ModelConfig config_;
   bool tied_;
+};
+
+/// prepare_inference() for the lifetime of the scope (the rollout engine holds one per generate() call).
+class InferenceScope {
+ public:
+  InferenceScope(CausalLM& model, const InferenceOptions& options) : model_(model) { model_.prepare_inference(options); }
+  ~InferenceScope() { model_.release_inference(); }
+  InferenceScope(const InferenceScope&) = delete;
+  InferenceScope& operator=(const InferenceScope&) = delete;
+
+ private:
+  CausalLM& model_;
 };
 
 /// Builds an (uninitialised) model of config.model_type. Throws CheckpointError for an unknown type.

@@ -1,6 +1,7 @@
 #include "model/llama.h"
 
 #include <cmath>
+#include <limits>
 
 #include "core/error.h"
 #include "model/rope.h"
@@ -46,20 +47,36 @@ LlamaAttentionImpl::LlamaAttentionImpl(const ModelConfig& c, int64_t layer)
 torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                                           const torch::Tensor& mask, KVCache* cache) {
   const int64_t B = x.size(0), T = x.size(1);
-  auto q = q_proj(x).view({B, T, num_heads, head_dim}).transpose(1, 2);     // [B,H,T,D]
-  auto k = k_proj(x).view({B, T, num_kv_heads, head_dim}).transpose(1, 2);  // [B,Hkv,T,D]
-  auto v = v_proj(x).view({B, T, num_kv_heads, head_dim}).transpose(1, 2);  // [B,Hkv,T,D]
+  const bool inference = !at::GradMode::is_enabled();
+  torch::Tensor q, k, v;
+  if (inference && qkv.defined()) {
+    auto y = qkv(x);  // [B,T,(H + 2 Hkv) D]
+    q = y.narrow(-1, 0, num_heads * head_dim);
+    k = y.narrow(-1, num_heads * head_dim, num_kv_heads * head_dim);
+    v = y.narrow(-1, (num_heads + num_kv_heads) * head_dim, num_kv_heads * head_dim);
+  } else {
+    q = q_proj(x), k = k_proj(x), v = v_proj(x);
+  }
+  q = q.reshape({B, T, num_heads, head_dim}).transpose(1, 2);     // [B,H,T,D]
+  k = k.reshape({B, T, num_kv_heads, head_dim}).transpose(1, 2);  // [B,Hkv,T,D]
+  v = v.reshape({B, T, num_kv_heads, head_dim}).transpose(1, 2);  // [B,Hkv,T,D]
   q = apply_rope(q, cos, sin);
   k = apply_rope(k, cos, sin);
   const bool had_past = cache != nullptr && cache->length() > 0;
   if (cache != nullptr) std::tie(k, v) = cache->update(layer_index, k, v);  // [B,Hkv,S,D]
-  const bool causal = !mask.defined() && T > 1 && !had_past;
-  std::optional<torch::Tensor> attn_mask;
-  if (mask.defined()) attn_mask = mask;
-  auto out = at::scaled_dot_product_attention(q, k, v, attn_mask, 0.0, causal,
-                                              1.0 / std::sqrt(static_cast<double>(head_dim)),
-                                              /*enable_gqa=*/num_heads != num_kv_heads);  // [B,H,T,D]
-  return o_proj(out.transpose(1, 2).reshape({B, T, num_heads * head_dim}));
+  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
+  torch::Tensor out;
+  if (inference && T == 1 && had_past) {
+    out = decode_attention(q, k, v, mask, scale);
+  } else {
+    const bool causal = !mask.defined() && T > 1 && !had_past;
+    std::optional<torch::Tensor> attn_mask;
+    if (mask.defined()) attn_mask = mask;
+    out = at::scaled_dot_product_attention(q, k, v, attn_mask, 0.0, causal, scale,
+                                           /*enable_gqa=*/num_heads != num_kv_heads);  // [B,H,T,D]
+  }
+  out = out.transpose(1, 2).reshape({B, T, num_heads * head_dim});
+  return inference && o.defined() ? o(out) : o_proj(out);
 }
 
 LlamaMLPImpl::LlamaMLPImpl(const ModelConfig& c) {
@@ -69,6 +86,11 @@ LlamaMLPImpl::LlamaMLPImpl(const ModelConfig& c) {
 }
 
 torch::Tensor LlamaMLPImpl::forward(const torch::Tensor& x) {
+  if (gate_up.defined() && !at::GradMode::is_enabled()) {
+    auto y = gate_up(x);  // [..., 2I]
+    const int64_t I = y.size(-1) / 2;
+    return down(torch::silu(y.narrow(-1, 0, I)) * y.narrow(-1, I, I));
+  }
   return down_proj(torch::silu(gate_proj(x)) * up_proj(x));
 }
 
@@ -96,6 +118,15 @@ LlamaForCausalLM::LlamaForCausalLM(const ModelConfig& config, bool tied) : Causa
   model = register_module("model", LlamaModel(config_));
   if (!tied_) lm_head = register_module("lm_head", Dense(config_.hidden_size, config_.vocab_size, false));
   inv_freq = rope_inv_freq(config_);  // deliberately not a registered buffer: never saved, always float32
+}
+
+torch::Tensor decode_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                               const torch::Tensor& mask, double scale) {
+  const int64_t B = q.size(0), H = q.size(1), D = q.size(3), Hkv = k.size(1), S = k.size(2);
+  auto qg = q.reshape({B, Hkv, H / Hkv, D});                          // [B,Hkv,G,D]: head h = kv (h / G), g = h % G
+  auto scores = torch::matmul(qg, k.transpose(-1, -2)).mul_(scale);  // [B,Hkv,G,S]
+  if (mask.defined()) scores.masked_fill_(mask.view({B, 1, 1, S}).logical_not(), -std::numeric_limits<float>::infinity());
+  return torch::matmul(torch::softmax(scores, -1), v).reshape({B, H, 1, v.size(3)});
 }
 
 torch::Tensor build_attention_mask(const torch::Tensor& attention_mask, int64_t B, int64_t T, int64_t past,
@@ -140,6 +171,7 @@ torch::Tensor LlamaForCausalLM::hidden_states(const torch::Tensor& input_ids, co
 }
 
 torch::Tensor LlamaForCausalLM::logits(const torch::Tensor& hidden) {
+  if (head.defined() && !at::GradMode::is_enabled()) return head(hidden).to(torch::kFloat32);
   const auto& w = tied_ ? model->embed_tokens->weight : lm_head->weight;
   return torch::linear(hidden, w).to(torch::kFloat32);
 }
@@ -148,6 +180,40 @@ std::unique_ptr<KVCache> LlamaForCausalLM::make_cache(int64_t batch, int64_t max
   const auto& w = model->embed_tokens->weight;
   return std::make_unique<KVCache>(config_.num_hidden_layers, batch, config_.num_key_value_heads, max_len,
                                    config_.head_dim, w.scalar_type(), w.device());
+}
+
+void LlamaForCausalLM::prepare_inference(const InferenceOptions& o) {
+  if (!PreparedLinear::packs(output_weight(), o.gemm)) return;  // default GEMM: the parameters as they are
+  torch::NoGradGuard no_grad;
+  const int64_t rows = o.rows_hint;
+  auto cat_bias = [](std::initializer_list<torch::Tensor> bs) {
+    for (const auto& b : bs)
+      if (!b.defined()) return torch::Tensor();
+    return torch::cat(std::vector<torch::Tensor>(bs));
+  };
+  for (const auto& layer_module : *model->layers) {
+    auto* layer = layer_module->as<LlamaDecoderLayer>();
+    auto& a = *layer->self_attn;
+    a.qkv = PreparedLinear::make(torch::cat({a.q_proj->weight, a.k_proj->weight, a.v_proj->weight}),
+                                 cat_bias({a.q_proj->bias, a.k_proj->bias, a.v_proj->bias}), o.gemm, rows);
+    a.o = PreparedLinear::make(a.o_proj->weight, a.o_proj->bias, o.gemm, rows);
+    auto& m = *layer->mlp;
+    m.gate_up = PreparedLinear::make(torch::cat({m.gate_proj->weight, m.up_proj->weight}),
+                                     cat_bias({m.gate_proj->bias, m.up_proj->bias}), o.gemm, rows);
+    m.down = PreparedLinear::make(m.down_proj->weight, m.down_proj->bias, o.gemm, rows);
+  }
+  head = PreparedLinear::make(output_weight(), torch::Tensor(), o.gemm, rows);
+}
+
+void LlamaForCausalLM::release_inference() {
+  for (const auto& layer_module : *model->layers) {
+    auto* layer = layer_module->as<LlamaDecoderLayer>();
+    layer->self_attn->qkv = {};
+    layer->self_attn->o = {};
+    layer->mlp->gate_up = {};
+    layer->mlp->down = {};
+  }
+  head = {};
 }
 
 void LlamaForCausalLM::init_weights(uint64_t seed) {

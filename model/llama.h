@@ -47,6 +47,7 @@ class LlamaAttentionImpl : public torch::nn::Module {
                         const torch::Tensor& mask, KVCache* cache);
   Dense q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   int64_t layer_index, num_heads, num_kv_heads, head_dim;
+  PreparedLinear qkv, o;  // inference only: [q|k|v] fused, o_proj (CausalLM::prepare_inference)
 };
 TORCH_MODULE(LlamaAttention);
 
@@ -55,6 +56,7 @@ class LlamaMLPImpl : public torch::nn::Module {
   explicit LlamaMLPImpl(const ModelConfig& c);
   torch::Tensor forward(const torch::Tensor& x);  // [B,T,C] -> [B,T,C]
   Dense gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+  PreparedLinear gate_up, down;  // inference only: [gate|up] fused, down_proj
 };
 TORCH_MODULE(LlamaMLP);
 
@@ -88,8 +90,11 @@ class LlamaForCausalLM : public CausalLM {
   torch::Tensor output_weight() const override { return tied_ ? model->embed_tokens->weight : lm_head->weight; }
   std::unique_ptr<KVCache> make_cache(int64_t batch, int64_t max_len) const override;
   void init_weights(uint64_t seed) override;
+  void prepare_inference(const InferenceOptions& options) override;
+  void release_inference() override;
 
   LlamaModel model{nullptr};
+  PreparedLinear head;     // inference only: lm_head
   Dense lm_head{nullptr};  // null when tied
   torch::Tensor inv_freq;  // [D/2] float32, not persistent (not saved)
 };
@@ -97,6 +102,12 @@ class LlamaForCausalLM : public CausalLM {
 /// Attention mask for T new queries after `past` cached tokens: [B,1,T,past+T] bool (true = may attend), causal
 /// over slots and restricted to real keys by `attention_mask` [B,past+T]; the diagonal is always allowed so a
 /// padded query never sees an empty row. Returns an undefined tensor when plain causal attention suffices.
+/// Attention of one new query per row against the cache, grouped-query heads without copying keys/values:
+/// q [B,H,1,D], k/v [B,Hkv,S,D], mask [B,1,1,S] bool (true = may attend) or undefined -> [B,H,1,D]. The same
+/// numbers as scaled_dot_product_attention with enable_gqa (H query heads, head h reads kv head h / (H / Hkv)).
+torch::Tensor decode_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                               const torch::Tensor& mask, double scale);
+
 torch::Tensor build_attention_mask(const torch::Tensor& attention_mask, int64_t batch, int64_t new_tokens,
                                    int64_t past, torch::Device device);
 

@@ -549,6 +549,20 @@ RunSummary GRPOTrainer::train(const std::optional<fs::path>& resume) {
     m["completions/min_length"] = *std::min_element(lens.begin(), lens.end());
     m["completions/max_length"] = *std::max_element(lens.begin(), lens.end());
     m["completions/clipped_ratio"] = static_cast<double>(clipped) / static_cast<double>(lens.size());
+    if (const auto acc_k = eval::find_accuracy_rewarder(*rewards_)) {
+      const size_t acc = *acc_k;
+      // Dr. GRPO §3.1: the length of incorrect responses is where GRPO's 1/|o_i| bias shows.
+      double ok_len = 0, bad_len = 0;
+      int64_t ok = 0, bad = 0;
+      for (size_t i = 0; i < lens.size(); ++i) {
+        const double a = sc.per_rewarder[acc][i];
+        if (std::isnan(a)) continue;
+        if (a >= 1.0) ok_len += lens[i], ++ok;
+        else bad_len += lens[i], ++bad;
+      }
+      m["completions/mean_length_correct"] = ok > 0 ? nlohmann::json(ok_len / ok) : nlohmann::json(nullptr);
+      m["completions/mean_length_incorrect"] = bad > 0 ? nlohmann::json(bad_len / bad) : nlohmann::json(nullptr);
+    }
     m["kl"] = cfg_.loss.beta != 0.0 ? finite_or_null(res.kl) : nlohmann::json(nullptr);
     m["entropy"] = finite_or_null(res.entropy);
     m["clip_ratio/low_mean"] = res.clip_low;

@@ -26,6 +26,7 @@ RolloutEngine::RolloutEngine(std::shared_ptr<model::CausalLM> model, const token
   if (!model_) throw InvalidArgument("RolloutEngine: model is null");
   if (options_.max_batch_rows < 1 || options_.kv_cache_tokens < 1)
     throw InvalidArgument("RolloutEngine: max_batch_rows and kv_cache_tokens must be positive");
+  (void)model::parse_inference_gemm(options_.gemm);  // an unknown name fails here, not mid-training
 }
 
 std::vector<Completion> RolloutEngine::generate(const std::vector<std::vector<int64_t>>& prompts,
@@ -36,6 +37,11 @@ std::vector<Completion> RolloutEngine::generate(const std::vector<std::vector<in
   for (size_t i = 0; i < prompts.size(); ++i)
     if (prompts[i].empty()) throw InvalidArgument("generate: prompt " + std::to_string(i) + " is empty");
   stats_ = {};
+  // Fused / packed weight layouts for this call only (released on return or throw).
+  model::InferenceScope inference_weights(
+      *model_, model::InferenceOptions{model::parse_inference_gemm(options_.gemm),
+                                       std::min<int64_t>(options_.max_batch_rows,
+                                                         static_cast<int64_t>(prompts.size()) * params.n)});
   if (model_->device().is_cpu()) {
     generator_ = at::make_generator<at::CPUGeneratorImpl>(params.seed);
   } else {

@@ -37,6 +37,12 @@ struct RolloutOptions {
   int64_t max_batch_rows = 64;           // sequences decoded together
   int64_t kv_cache_tokens = 262144;      // KV budget in token slots (rows × capacity) per wave
   double compact_fraction = 0.25;        // compact when this fraction of the rows in flight has finished
+  /// GEMM for the generation's weights (model/inference_weights.h): "default" = the module parameters with the
+  /// training kernels (MKL on CPU, cuBLAS on CUDA); "onednn" = fused q|k|v and gate|up weights pre-packed for
+  /// oneDNN (CPU fp32 only; ≈ 2× faster decode on the project's CPU, one extra copy of the weights while
+  /// generating; log-probs differ from the trainer's recomputation by fp32 rounding: ≤ 1e-5 on the tiny test
+  /// models, ≤ 1e-4 on SmolLM2, as with "default"); "auto" = onednn where it applies, else default.
+  std::string gemm = "auto";
 };
 
 /// Progress callback: (completions finished, completions total, tokens generated so far).

@@ -1,5 +1,11 @@
 #include "rollout/sampler.h"
 
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <numeric>
+#include <vector>
+
 #include "core/error.h"
 
 namespace r1kit::rollout {
@@ -50,16 +56,129 @@ torch::Tensor filtered_probs(const torch::Tensor& logits, const SamplingParams& 
   return probs;
 }
 
+namespace {
+
+/// One row of the CPU sampler: `prob` [V] = softmax(logits / T) of the row, `u` uniform in [0,1). Applies top-k,
+/// then top-p, then min-p exactly as filtered_probs() does (same keep/drop rule, ties at the top-k threshold kept),
+/// and returns the token at which the cumulative kept mass first exceeds u × (kept mass). O(V) for the plain and
+/// top-k cases; top-p without top-k sorts only the most likely tokens (a growing prefix) until the cut is found.
+int64_t pick_row(const float* prob, int64_t V, const SamplingParams& p, double u, std::vector<int32_t>& cand,
+                 std::vector<float>& scratch) {
+  const bool use_k = p.top_k > 0 && p.top_k < V, use_p = p.top_p < 1.0, use_min = p.min_p > 0.0;
+  if (!use_k && !use_p && !use_min) {
+    double total = 0;
+    for (int64_t i = 0; i < V; ++i) total += prob[i];
+    const double target = u * total;
+    double cum = 0;
+    int64_t last = 0;
+    for (int64_t i = 0; i < V; ++i) {
+      if (prob[i] <= 0.0f) continue;
+      cum += prob[i];
+      last = i;
+      if (cum > target) return i;
+    }
+    return last;  // rounding: u × total at the very top
+  }
+  bool all = true;  // candidate set = the whole vocabulary (cand unused)
+  cand.clear();
+  if (use_k) {
+    scratch.assign(prob, prob + V);
+    std::nth_element(scratch.begin(), scratch.begin() + (p.top_k - 1), scratch.end(), std::greater<float>());
+    const float kth = scratch[p.top_k - 1];
+    for (int64_t i = 0; i < V; ++i)
+      if (prob[i] >= kth) cand.push_back(static_cast<int32_t>(i));
+    all = false;
+  }
+  auto by_prob_desc = [prob](int32_t a, int32_t b) { return prob[a] > prob[b] || (prob[a] == prob[b] && a < b); };
+  if (use_p) {
+    double kept_total = 0;
+    if (all) {
+      for (int64_t i = 0; i < V; ++i) kept_total += prob[i];
+      cand.resize(V);
+      std::iota(cand.begin(), cand.end(), 0);
+    } else {
+      for (int32_t i : cand) kept_total += prob[i];
+    }
+    const double limit = p.top_p * kept_total;
+    // Sort a growing prefix of the most likely tokens until the cut falls inside it.
+    const int64_t n = static_cast<int64_t>(cand.size());
+    int64_t sorted = std::min<int64_t>(n, 64), keep = -1;
+    for (;;) {
+      if (sorted < n)
+        std::nth_element(cand.begin(), cand.begin() + sorted, cand.end(), by_prob_desc);
+      std::sort(cand.begin(), cand.begin() + sorted, by_prob_desc);
+      double before = 0;
+      for (int64_t j = 0; j < sorted; ++j) {
+        if (before >= limit) {  // the mass strictly before token j already reaches top_p: drop j and the rest
+          keep = j;
+          break;
+        }
+        before += prob[cand[j]];
+      }
+      if (keep >= 0 || sorted == n) break;
+      sorted = std::min<int64_t>(n, sorted * 4);
+    }
+    if (keep >= 0) cand.resize(keep);
+    else cand.resize(sorted);
+    all = false;
+  }
+  if (use_min) {
+    float pmax = 0;
+    if (all) for (int64_t i = 0; i < V; ++i) pmax = std::max(pmax, prob[i]);
+    else for (int32_t i : cand) pmax = std::max(pmax, prob[i]);
+    const float threshold = static_cast<float>(pmax * p.min_p);
+    if (all) {
+      for (int64_t i = 0; i < V; ++i)
+        if (prob[i] >= threshold) cand.push_back(static_cast<int32_t>(i));
+      all = false;
+    } else {
+      cand.erase(std::remove_if(cand.begin(), cand.end(), [&](int32_t i) { return prob[i] < threshold; }), cand.end());
+    }
+  }
+  double total = 0;
+  for (int32_t i : cand) total += prob[i];
+  const double target = u * total;
+  double cum = 0;
+  for (int32_t i : cand) {
+    cum += prob[i];
+    if (cum > target) return i;
+  }
+  return cand.empty() ? 0 : cand.back();
+}
+
+}  // namespace
+
 SampleResult sample_tokens(const torch::Tensor& logits, const SamplingParams& p, std::optional<at::Generator> gen) {
   SampleResult r;
   if (p.greedy()) {
     r.tokens = logits.argmax(1);
-  } else {
-    auto probs = filtered_probs(logits, p);
-    r.tokens = torch::multinomial(probs, 1, /*replacement=*/false,
-                                  logits.device().is_cpu() ? gen : std::nullopt).squeeze(1);
+    r.logprobs = token_logprobs_from_logits(logits, r.tokens, p.temperature);
+    return r;
   }
-  r.logprobs = token_logprobs_from_logits(logits, r.tokens, p.temperature);
+  if (!logits.device().is_cpu()) {
+    auto probs = filtered_probs(logits, p);
+    r.tokens = torch::multinomial(probs, 1, /*replacement=*/false).squeeze(1);
+    r.logprobs = token_logprobs_from_logits(logits, r.tokens, p.temperature);
+    return r;
+  }
+  // CPU: one uniform per row and an O(V) inverse-CDF walk (torch::multinomial without replacement draws V
+  // exponentials per row). Rows are independent and their uniforms drawn up front, so the result does not depend
+  // on the thread count.
+  auto scaled = (logits.to(torch::kFloat32) / p.temperature).contiguous();  // [N,V]
+  auto lse = torch::logsumexp(scaled, 1);                                   // [N]
+  auto probs = torch::exp(scaled - lse.unsqueeze(1)).contiguous();          // [N,V]
+  const int64_t N = scaled.size(0), V = scaled.size(1);
+  auto u = gen ? at::rand({N}, *gen, torch::kFloat64) : at::rand({N}, torch::kFloat64);
+  r.tokens = torch::empty({N}, torch::kInt64);
+  const float* pr = probs.data_ptr<float>();
+  const double* uu = u.data_ptr<double>();
+  int64_t* tok = r.tokens.data_ptr<int64_t>();
+  at::parallel_for(0, N, 1, [&](int64_t begin, int64_t end) {
+    std::vector<int32_t> cand;
+    std::vector<float> scratch;
+    for (int64_t i = begin; i < end; ++i) tok[i] = pick_row(pr + i * V, V, p, uu[i], cand, scratch);
+  });
+  r.logprobs = scaled.gather(1, r.tokens.view({-1, 1})).squeeze(1) - lse;  // = token_logprobs_from_logits
   return r;
 }
 

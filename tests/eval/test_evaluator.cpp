@@ -39,7 +39,8 @@ TEST(Evaluator, AggregatesAgreeWithTheSamples) {
   EXPECT_EQ(sum.num_problems, 5);
   EXPECT_EQ(sum.n, 6);
   ASSERT_EQ(r.problems.size(), 5u);
-  double pass1 = 0, len = 0, any_correct = 0;
+  double pass1 = 0, len = 0, any_correct = 0, len_ok = 0, len_bad = 0;
+  int64_t n_ok = 0;
   std::map<int64_t, double> pass_at;
   for (const auto& p : r.problems) {
     ASSERT_EQ(p.samples.size(), 6u);
@@ -49,6 +50,8 @@ TEST(Evaluator, AggregatesAgreeWithTheSamples) {
       EXPECT_EQ(smp.correct, has_a) << smp.completion;
       c += has_a;
       len += static_cast<double>(smp.tokens);
+      (has_a ? len_ok : len_bad) += static_cast<double>(smp.tokens);
+      n_ok += has_a;
       EXPECT_FALSE(smp.answer.has_value());  // answers are extracted for math accuracy only
     }
     EXPECT_EQ(p.correct, c);
@@ -65,11 +68,15 @@ TEST(Evaluator, AggregatesAgreeWithTheSamples) {
   EXPECT_NEAR(sum.pass_at.at(6), any_correct, 1e-12);  // pass@n = fraction of problems with a correct sample
   for (const auto& [k, v] : pass_at) EXPECT_NEAR(sum.pass_at.at(k), v, 1e-12);
   EXPECT_NEAR(sum.mean_length, len / 30, 1e-9);
+  ASSERT_GT(n_ok, 0) << "the fixture should give some correct and some incorrect samples";
+  ASSERT_LT(n_ok, 30);
+  EXPECT_NEAR(sum.mean_length_correct, len_ok / static_cast<double>(n_ok), 1e-9);
+  EXPECT_NEAR(sum.mean_length_incorrect, len_bad / static_cast<double>(30 - n_ok), 1e-9);
   EXPECT_EQ(sum.format_rate, 0.0);  // a random model writes no <think>/<answer> tags
   EXPECT_FALSE(sum.maj_at_n.has_value());
   const auto metrics = sum.metrics("eval/data/");
   for (const char* k : {"eval/data/pass@1", "eval/data/pass@2", "eval/data/pass@4", "eval/data/pass@6",
-                        "eval/data/mean_length", "eval/data/format_rate", "eval/data/reward"})
+                        "eval/data/mean_length", "eval/data/mean_length_incorrect", "eval/data/format_rate", "eval/data/reward"})
     EXPECT_TRUE(metrics.contains(k)) << k << " missing in " << metrics.dump();
 
   r.write_problems(s.root / "problems.jsonl", task);

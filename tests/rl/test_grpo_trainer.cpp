@@ -251,5 +251,29 @@ TEST(GRPOConfig, RejectsGroupOfOneAndUnknownKeys) {
   }
 }
 
+TEST(GRPOTrainer, ReportsLengthOfIncorrectCompletions) {
+  TinySetup s;
+  // Gold answers no random 8-token completion contains: every completion is incorrect.
+  std::string data;
+  for (int i = 0; i < 16; ++i)
+    data += nlohmann::json{{"question", "item " + std::to_string(i) + ":"}, {"answer", "987654321"}}.dump() + "\n";
+  write_file_atomic(s.root / "gold.jsonl", data);
+  auto cfg = s.config("lengths");
+  cfg["max_steps"] = 1;
+  cfg["data"]["path"] = (s.root / "gold.jsonl").string();
+  cfg["rewards"] = nlohmann::json::array({{{"type", "test_fraction_a"}, {"weight", 1.0}},
+                                          {{"type", "math_accuracy"}, {"weight", 1.0}}});
+  GRPOTrainer(GRPOConfig::from_json(cfg, "test")).train();
+  const auto m = read_jsonl(s.root / "lengths" / "metrics.jsonl").at(0);
+  ASSERT_TRUE(m.contains("completions/mean_length_incorrect")) << m.dump();
+  EXPECT_DOUBLE_EQ(m["completions/mean_length_incorrect"].get<double>(), m["completions/mean_length"].get<double>());
+  EXPECT_TRUE(m["completions/mean_length_correct"].is_null());
+  // Without an accuracy rewarder (math_accuracy / code_execution / countdown) the split is not reported.
+  auto plain = s.config("plain");
+  plain["max_steps"] = 1;
+  GRPOTrainer(GRPOConfig::from_json(plain, "test")).train();
+  EXPECT_FALSE(read_jsonl(s.root / "plain" / "metrics.jsonl").at(0).contains("completions/mean_length_incorrect"));
+}
+
 }  // namespace
 }  // namespace r1kit::rl

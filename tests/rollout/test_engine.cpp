@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "fake_models.h"
 #include "model/causal_lm.h"
+#include "model/llama.h"
 #include "rollout/engine.h"
 #include "rollout/sampler.h"
 #include "tokenizer/tokenizer.h"
@@ -107,35 +108,38 @@ TEST_P(TinyEngine, SampledLogprobsEqualTrainerRecomputation) {
   auto m = model::load_pretrained(fixtures() / "models" / GetParam());
   torch::NoGradGuard ng;
   const std::vector<std::vector<int64_t>> prompts{{5, 9, 13, 2}, {17, 4}};
-  RolloutEngine engine(m, nullptr);
-  SamplingParams sp;
-  sp.temperature = 0.7;
-  sp.top_p = 0.9;
-  sp.top_k = 20;
-  sp.n = 3;
-  sp.max_new_tokens = 10;
-  sp.seed = 42;
-  auto out = engine.generate(prompts, sp);
-  double worst = 0;
-  for (const auto& c : out) {
-    std::vector<int64_t> seq = prompts[c.prompt_index];
-    const int64_t start = static_cast<int64_t>(seq.size());
-    seq.insert(seq.end(), c.ids.begin(), c.ids.end());
-    auto ids = torch::tensor(seq, torch::kInt64).view({1, -1});
-    auto logits = m->forward(ids, torch::arange(ids.size(1)).view({1, -1}))[0];  // [T,V]
-    auto lp = torch::log_softmax(logits / 0.7, -1);
-    for (size_t i = 0; i < c.ids.size(); ++i)
-      worst = std::max<double>(worst, std::abs(lp[start - 1 + i][c.ids[i]].item<float>() - c.logprobs[i]));
+  for (const char* gemm : {"default", "onednn"}) {
+    SCOPED_TRACE(gemm);
+    RolloutEngine engine(m, nullptr, RolloutOptions{.gemm = gemm});
+    SamplingParams sp;
+    sp.temperature = 0.7;
+    sp.top_p = 0.9;
+    sp.top_k = 20;
+    sp.n = 3;
+    sp.max_new_tokens = 10;
+    sp.seed = 42;
+    auto out = engine.generate(prompts, sp);
+    double worst = 0;
+    for (const auto& c : out) {
+      std::vector<int64_t> seq = prompts[c.prompt_index];
+      const int64_t start = static_cast<int64_t>(seq.size());
+      seq.insert(seq.end(), c.ids.begin(), c.ids.end());
+      auto ids = torch::tensor(seq, torch::kInt64).view({1, -1});
+      auto logits = m->forward(ids, torch::arange(ids.size(1)).view({1, -1}))[0];  // [T,V]
+      auto lp = torch::log_softmax(logits / 0.7, -1);
+      for (size_t i = 0; i < c.ids.size(); ++i)
+        worst = std::max<double>(worst, std::abs(lp[start - 1 + i][c.ids[i]].item<float>() - c.logprobs[i]));
+    }
+    EXPECT_LE(worst, 1e-5);
+    // Same seed, same completions; another seed, different ones.
+    auto again = engine.generate(prompts, sp);
+    for (size_t i = 0; i < out.size(); ++i) EXPECT_EQ(out[i].ids, again[i].ids);
+    sp.seed = 43;
+    auto other = engine.generate(prompts, sp);
+    bool differ = false;
+    for (size_t i = 0; i < out.size(); ++i) differ |= out[i].ids != other[i].ids;
+    EXPECT_TRUE(differ);
   }
-  EXPECT_LE(worst, 1e-5);
-  // Same seed, same completions; another seed, different ones.
-  auto again = engine.generate(prompts, sp);
-  for (size_t i = 0; i < out.size(); ++i) EXPECT_EQ(out[i].ids, again[i].ids);
-  sp.seed = 43;
-  auto other = engine.generate(prompts, sp);
-  bool differ = false;
-  for (size_t i = 0; i < out.size(); ++i) differ |= out[i].ids != other[i].ids;
-  EXPECT_TRUE(differ);
 }
 
 TEST_P(TinyEngine, DroppingFinishedRowsChangesNothing) {
@@ -160,6 +164,31 @@ TEST_P(TinyEngine, DroppingFinishedRowsChangesNothing) {
       EXPECT_EQ(out[i].ids, expect) << "prompt " << i << " compact_fraction " << frac;
     }
   }
+}
+
+TEST(Engine, InferenceWeightsAreBuiltPerCallFromTheLiveParameters) {
+  // The fused / packed layouts must never go stale: change the parameters between two generate() calls (as an
+  // optimizer step does) and the second call must follow the new weights; nothing stays prepared afterwards.
+  auto m = model::load_pretrained(fixtures() / "models" / "tiny_llama");
+  SamplingParams sp;
+  sp.temperature = 0;
+  sp.max_new_tokens = 6;
+  RolloutEngine engine(m, nullptr);
+  const std::vector<int64_t> prompt{5, 9, 13, 2};
+  const auto before = engine.generate({prompt}, sp);
+  {
+    torch::NoGradGuard ng;
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(11);
+    for (auto& p : m->parameters()) p.add_(torch::randn(p.sizes(), gen) * 0.5);
+  }
+  const auto after = engine.generate({prompt}, sp);
+  torch::NoGradGuard ng;
+  EXPECT_EQ(after[0].ids, greedy_no_cache(*m, prompt, 6).first);
+  EXPECT_NE(after[0].ids, before[0].ids) << "the perturbation should change the greedy continuation";
+  auto* llama = dynamic_cast<model::LlamaForCausalLM*>(m.get());
+  ASSERT_NE(llama, nullptr);
+  EXPECT_FALSE(llama->head.defined());
+  EXPECT_FALSE(llama->model->layers[0]->as<model::LlamaDecoderLayer>()->self_attn->qkv.defined());
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, TinyEngine, ::testing::Values("tiny_llama", "tiny_qwen2"));

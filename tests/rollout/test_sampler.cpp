@@ -109,6 +109,67 @@ TEST(Sampler, SampledFrequenciesMatchFilteredSoftmax) {
   for (int i = 0; i < 50; ++i) EXPECT_NEAR(out[i].logprobs[0], full[out[i].ids[0]].item<float>(), 1e-6);
 }
 
+/// Upper-tail chi-square critical value at probability 5e-5 (z = 3.8906), Wilson–Hilferty approximation
+/// (within ~1 % of the exact value for df >= 3).
+double chi2_critical_5e5(int df) {
+  const double a = 2.0 / (9.0 * df);
+  return df * std::pow(1.0 - a + 3.8906 * std::sqrt(a), 3);
+}
+
+TEST(Sampler, CpuSamplerMatchesFilteredProbsForEveryFilter) {
+  // 50 logits, 20,000 rows sampled at once; for each filter setting the empirical frequencies must fit
+  // filtered_probs() (chi-square, false-failure rate 5e-5 per setting; fixed seed, so deterministic) and no
+  // filtered-out token may ever be drawn.
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(7);
+  auto row = torch::randn({50}, gen) * 2.0;
+  const int64_t n = 20000;
+  auto logits = row.unsqueeze(0).expand({n, 50}).contiguous();
+  struct Case { double T; int top_k; double top_p; double min_p; };
+  for (const Case c : {Case{1.0, 0, 1.0, 0.0}, Case{0.7, 5, 1.0, 0.0}, Case{1.0, 0, 0.8, 0.0},
+                       Case{1.3, 0, 1.0, 0.05}, Case{0.9, 12, 0.9, 0.02}}) {
+    SamplingParams sp;
+    sp.temperature = c.T;
+    sp.top_k = c.top_k;
+    sp.top_p = c.top_p;
+    sp.min_p = c.min_p;
+    auto expected = filtered_probs(row.unsqueeze(0), sp)[0];
+    auto out = sample_tokens(logits, sp, at::make_generator<at::CPUGeneratorImpl>(99));
+    auto counts = torch::bincount(out.tokens, {}, 50).to(torch::kFloat64);
+    double chi2 = 0;
+    int kept = 0;
+    for (int64_t i = 0; i < 50; ++i) {
+      const double e = expected[i].item<double>() * n, got = counts[i].item<double>();
+      if (e == 0) {
+        EXPECT_EQ(got, 0) << "token " << i << " is filtered out but was drawn (T " << c.T << ", top_k " << c.top_k
+                          << ", top_p " << c.top_p << ", min_p " << c.min_p << ")";
+        continue;
+      }
+      ++kept;
+      chi2 += (got - e) * (got - e) / e;
+    }
+    ASSERT_GE(kept, 3);
+    EXPECT_LT(chi2, chi2_critical_5e5(kept - 1)) << "df " << kept - 1 << " (T " << c.T << ", top_k " << c.top_k
+                                                 << ", top_p " << c.top_p << ", min_p " << c.min_p << ")";
+    // Log-probs: the full-vocabulary log-softmax at T.
+    auto full = torch::log_softmax(row / c.T, 0);
+    EXPECT_TRUE(torch::allclose(out.logprobs, full.index_select(0, out.tokens), 0.0, 1e-6));
+  }
+}
+
+TEST(Sampler, CpuSamplerDoesNotDependOnTheThreadCount) {
+  auto logits = torch::randn({64, 1000}, at::make_generator<at::CPUGeneratorImpl>(3));
+  SamplingParams sp;
+  sp.temperature = 0.8;
+  sp.top_p = 0.95;
+  const int threads = at::get_num_threads();
+  at::set_num_threads(1);
+  auto one = sample_tokens(logits, sp, at::make_generator<at::CPUGeneratorImpl>(5)).tokens;
+  at::set_num_threads(2);
+  auto two = sample_tokens(logits, sp, at::make_generator<at::CPUGeneratorImpl>(5)).tokens;
+  at::set_num_threads(threads);
+  EXPECT_TRUE(torch::equal(one, two));
+}
+
 TEST(Sampler, MinPDropsUnlikelyTokens) {
   auto logits = torch::tensor({{3.0f, 2.9f, 0.0f, -5.0f}});
   SamplingParams sp;
