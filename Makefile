@@ -44,6 +44,13 @@ demo-r1: build models
 	$(BUILD)/cli/r1kit sft --config configs/r1/cold_start_sft_smollm2.json --set data.train_file=$(R1_RUN)/data/gsm8k_cold_start.jsonl --set output_dir=$(R1_RUN)/sft
 	$(BUILD)/cli/r1kit grpo --config configs/r1/grpo_from_sft_smollm2.json --set model.path=$(R1_RUN)/sft/checkpoints/step_12 --set output_dir=$(R1_RUN)/grpo
 
+# The whole R1 recipe in miniature (configs/demo/tiny_v3.json): a tiny DeepSeek-V3 from random initialisation,
+# synthetic sums with chain-of-thought, cold-start SFT, then GRPO; prints accuracy at each stage. No model download.
+TINY_V3_RUN ?= runs/tiny_v3-$(shell date +%Y%m%d-%H%M%S)
+.PHONY: demo-tiny-v3
+demo-tiny-v3: build
+	$(BUILD)/cli/r1kit recipe --config configs/demo/tiny_v3.json --out $(TINY_V3_RUN)
+
 # Benchmarks against the reference implementations, each in the same run (needs the fixture venv: make fixtures).
 bench: build models
 	cmake --build $(BUILD) -j $(JOBS) --target bench

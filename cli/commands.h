@@ -16,6 +16,8 @@ void register_tokenize(CLI::App& app);  // cli/tokenize.cpp
 void register_eval(CLI::App& app);      // cli/eval.cpp
 void register_ablate(CLI::App& app);    // cli/ablate.cpp
 void register_report(CLI::App& app);    // cli/report.cpp
+void register_recipe(CLI::App& app);    // cli/recipe.cpp: init -> data -> SFT -> GRPO with evaluations
+void register_init_model(CLI::App& app);  // cli/init_model.cpp: a randomly initialised model directory
 void register_reward(CLI::App& app);    // cli/reward.cpp  // cli/convert_hf.cpp: `convert hf`, under `convert`
 
 }  // namespace r1kit::cli

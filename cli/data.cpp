@@ -1,8 +1,10 @@
 // `r1kit data cold-start --source gsm8k|math --in FILE --out FILE.jsonl`: data preparation (sft/cold_start.h).
+// `r1kit data arithmetic --n N --seed S --out FILE.jsonl`: synthetic sums with chain-of-thought (sft/arithmetic.h).
 #include <cstdio>
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "sft/arithmetic.h"
 #include "sft/cold_start.h"
 
 namespace r1kit::cli {
@@ -27,6 +29,22 @@ void register_data(CLI::App& app) {
     std::printf("%s: %lld records read, %lld written, %lld skipped (no final answer) -> %s\n", in.c_str(),
                 static_cast<long long>(st.read), static_cast<long long>(st.written),
                 static_cast<long long>(st.skipped_no_answer), out.c_str());
+  });
+  auto* ar = data->add_subcommand(
+      "arithmetic", "Synthetic sums with column-by-column chain-of-thought -> {prompt, reasoning, answer_text, answer} "
+                    "records for SFT and GRPO (the tiny DeepSeek-V3 recipe, configs/demo/tiny_v3.json)");
+  static sft::ArithmeticOptions ao;
+  static std::string ar_out, exclude;
+  ar->add_option("--n", ao.n, "number of distinct problems")->capture_default_str();
+  ar->add_option("--seed", ao.seed, "random seed (same seed, same file)")->capture_default_str();
+  ar->add_option("--operands", ao.operands, "numbers per sum (2..9)")->capture_default_str();
+  ar->add_option("--digits", ao.digits, "digits per number (1..9)")->capture_default_str();
+  ar->add_option("--exclude", exclude, "JSONL whose prompts must not appear (e.g. the held-out eval set)");
+  ar->add_option("--out", ar_out, "output JSONL (written atomically)")->required();
+  ar->callback([] {
+    const auto n = sft::write_arithmetic(ao, ar_out, exclude.empty() ? std::set<std::string>{} : sft::read_prompts(exclude));
+    std::printf("%lld problems (%d operands of %d digits, seed %llu) -> %s\n", static_cast<long long>(n), ao.operands,
+                ao.digits, static_cast<unsigned long long>(ao.seed), ar_out.c_str());
   });
 }
 

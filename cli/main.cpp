@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   r1kit::cli::register_eval(app);
   r1kit::cli::register_ablate(app);
   r1kit::cli::register_report(app);
+  r1kit::cli::register_init_model(app);
+  r1kit::cli::register_recipe(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
