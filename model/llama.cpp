@@ -1,7 +1,6 @@
 #include "model/llama.h"
 
 #include <cmath>
-#include <limits>
 
 #include "core/error.h"
 #include "model/rope.h"
@@ -64,17 +63,12 @@ torch::Tensor LlamaAttentionImpl::forward(const torch::Tensor& x, const torch::T
   k = apply_rope(k, cos, sin);
   const bool had_past = cache != nullptr && cache->length() > 0;
   if (cache != nullptr) std::tie(k, v) = cache->update(layer_index, k, v);  // [B,Hkv,S,D]
-  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
-  torch::Tensor out;
-  if (inference && T == 1 && had_past) {
-    out = decode_attention(q, k, v, mask, scale);
-  } else {
-    const bool causal = !mask.defined() && T > 1 && !had_past;
-    std::optional<torch::Tensor> attn_mask;
-    if (mask.defined()) attn_mask = mask;
-    out = at::scaled_dot_product_attention(q, k, v, attn_mask, 0.0, causal, scale,
-                                           /*enable_gqa=*/num_heads != num_kv_heads);  // [B,H,T,D]
-  }
+  const bool causal = !mask.defined() && T > 1 && !had_past;
+  std::optional<torch::Tensor> attn_mask;
+  if (mask.defined()) attn_mask = mask;
+  auto out = at::scaled_dot_product_attention(q, k, v, attn_mask, 0.0, causal,
+                                              1.0 / std::sqrt(static_cast<double>(head_dim)),
+                                              /*enable_gqa=*/num_heads != num_kv_heads);  // [B,H,T,D]
   out = out.transpose(1, 2).reshape({B, T, num_heads * head_dim});
   return inference && o.defined() ? o(out) : o_proj(out);
 }
@@ -118,15 +112,6 @@ LlamaForCausalLM::LlamaForCausalLM(const ModelConfig& config, bool tied) : Causa
   model = register_module("model", LlamaModel(config_));
   if (!tied_) lm_head = register_module("lm_head", Dense(config_.hidden_size, config_.vocab_size, false));
   inv_freq = rope_inv_freq(config_);  // deliberately not a registered buffer: never saved, always float32
-}
-
-torch::Tensor decode_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                               const torch::Tensor& mask, double scale) {
-  const int64_t B = q.size(0), H = q.size(1), D = q.size(3), Hkv = k.size(1), S = k.size(2);
-  auto qg = q.reshape({B, Hkv, H / Hkv, D});                          // [B,Hkv,G,D]: head h = kv (h / G), g = h % G
-  auto scores = torch::matmul(qg, k.transpose(-1, -2)).mul_(scale);  // [B,Hkv,G,S]
-  if (mask.defined()) scores.masked_fill_(mask.view({B, 1, 1, S}).logical_not(), -std::numeric_limits<float>::infinity());
-  return torch::matmul(torch::softmax(scores, -1), v).reshape({B, H, 1, v.size(3)});
 }
 
 torch::Tensor build_attention_mask(const torch::Tensor& attention_mask, int64_t B, int64_t T, int64_t past,

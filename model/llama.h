@@ -102,12 +102,6 @@ class LlamaForCausalLM : public CausalLM {
 /// Attention mask for T new queries after `past` cached tokens: [B,1,T,past+T] bool (true = may attend), causal
 /// over slots and restricted to real keys by `attention_mask` [B,past+T]; the diagonal is always allowed so a
 /// padded query never sees an empty row. Returns an undefined tensor when plain causal attention suffices.
-/// Attention of one new query per row against the cache, grouped-query heads without copying keys/values:
-/// q [B,H,1,D], k/v [B,Hkv,S,D], mask [B,1,1,S] bool (true = may attend) or undefined -> [B,H,1,D]. The same
-/// numbers as scaled_dot_product_attention with enable_gqa (H query heads, head h reads kv head h / (H / Hkv)).
-torch::Tensor decode_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                               const torch::Tensor& mask, double scale);
-
 torch::Tensor build_attention_mask(const torch::Tensor& attention_mask, int64_t batch, int64_t new_tokens,
                                    int64_t past, torch::Device device);
 
