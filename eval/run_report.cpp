@@ -227,6 +227,15 @@ ReportFiles write_report(const std::vector<RunData>& runs, const fs::path& out_d
   }
   std::vector<RunRow> rows;
   for (const auto& r : runs) rows.push_back(summarize_run(r));
+  // Plot data file stems, one per run: two runs with the same name (…/a/grpo and …/b/grpo) get "grpo" and
+  // "grpo-2", so neither overwrites the other's data.
+  std::vector<std::string> stems;
+  std::map<std::string, int> stem_count;
+  for (const auto& r : runs) {
+    const std::string base = file_safe(r.name);
+    const int n = ++stem_count[base];
+    stems.push_back(n == 1 ? base : base + "-" + std::to_string(n));
+  }
   std::string eval_metric;
   for (const auto& row : rows)
     if (eval_metric.empty()) eval_metric = row.eval_metric;
@@ -275,7 +284,7 @@ ReportFiles write_report(const std::vector<RunData>& runs, const fs::path& out_d
           ++points;
         }
       if (points == 0) continue;
-      const std::string dat_name = "data/" + file_safe(runs[i].name) + "." + spec.file + ".dat";
+      const std::string dat_name = "data/" + stems[i] + "." + spec.file + ".dat";
       write_file_atomic(out_dir / "plots" / dat_name, dat);
       plot_lines.push_back(gp_string(dat_name) + " using 1:2 with linespoints title " + gp_string(runs[i].name));
     }

@@ -180,5 +180,30 @@ TEST(Ablation, GridRunsSkipsFinishedResumesAndReports) {
   EXPECT_TRUE(fs::exists(s.root / "rep" / "plots" / "reward.gp"));
 }
 
+TEST(Report, RunsWithTheSameNameKeepTheirOwnPlotData) {
+  // Two recipe outputs both end in ".../grpo": each run's curve must be drawn from its own data file.
+  const fs::path out = fs::temp_directory_path() / ("r1kit_report_same_name_" + std::to_string(::getpid()));
+  fs::remove_all(out);
+  std::vector<RunData> runs(2);
+  for (int i = 0; i < 2; ++i) {
+    runs[i].name = "grpo";
+    runs[i].dir = out / ("run" + std::to_string(i)) / "grpo";
+    runs[i].status = "finished";
+    runs[i].max_steps = 2 + i;
+    for (int step = 1; step <= 2 + i; ++step)
+      runs[i].train.push_back({{"step", step}, {"loss", 0.0}, {"reward", 0.1 * (i + 1)}, {"step_time", 1.0}});
+  }
+  ReportOptions opt;
+  opt.gnuplot = "none";
+  write_report(runs, out / "report", opt);
+  const auto a = read_file(out / "report" / "plots" / "data" / "grpo.reward.dat");
+  const auto b = read_file(out / "report" / "plots" / "data" / "grpo-2.reward.dat");
+  EXPECT_NE(a.find("\t0.1\n"), std::string::npos) << a;
+  EXPECT_NE(b.find("3\t0.2\n"), std::string::npos) << b;
+  const auto gp = read_file(out / "report" / "plots" / "reward.gp");
+  EXPECT_NE(gp.find("grpo-2.reward.dat"), std::string::npos) << gp;
+  fs::remove_all(out);
+}
+
 }  // namespace
 }  // namespace r1kit::eval
