@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 
 #include "core/error.h"
@@ -55,33 +56,37 @@ double seconds(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// Processes on the host whose command line is exactly `argv` (NUL-separated in /proc/PID/cmdline).
-int count_processes(const std::vector<std::string>& argv) {
+/// /proc/PID/cmdline, or "" when the process is gone (it may exit between readdir and read: ESRCH).
+std::string cmdline_of(const char* pid) {
+  const int fd = ::open((std::string("/proc/") + pid + "/cmdline").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  std::string cmd;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) cmd.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return cmd;
+}
+
+/// PIDs of the processes on the host whose command line is exactly `argv` (NUL-separated in /proc/PID/cmdline).
+std::vector<pid_t> processes_with_cmdline(const std::vector<std::string>& argv) {
   std::string want;
   for (const auto& a : argv) want += a + '\0';
-  int n = 0;
+  std::vector<pid_t> pids;
   DIR* d = opendir("/proc");
   while (dirent* e = readdir(d)) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    std::ifstream f(std::string("/proc/") + e->d_name + "/cmdline", std::ios::binary);
-    std::string cmd((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    n += cmd == want ? 1 : 0;
+    if (cmdline_of(e->d_name) == want) pids.push_back(static_cast<pid_t>(std::atoi(e->d_name)));
   }
   closedir(d);
-  return n;
+  return pids;
+}
+
+int count_processes(const std::vector<std::string>& argv) {
+  return static_cast<int>(processes_with_cmdline(argv).size());
 }
 
 void kill_processes(const std::vector<std::string>& argv) {
-  std::string want;
-  for (const auto& a : argv) want += a + '\0';
-  DIR* d = opendir("/proc");
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    std::ifstream f(std::string("/proc/") + e->d_name + "/cmdline", std::ios::binary);
-    std::string cmd((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    if (cmd == want) kill(std::atoi(e->d_name), SIGKILL);
-  }
-  closedir(d);
+  for (pid_t pid : processes_with_cmdline(argv)) kill(pid, SIGKILL);
 }
 
 }  // namespace
