@@ -12,6 +12,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/rollout_flags.h"
 #include "core/atomic_file.h"
 #include "core/config.h"
 #include "core/error.h"
@@ -57,12 +58,7 @@ void register_eval(CLI::App& app) {
   cmd->add_option("--accuracy-reward", a.accuracy_reward,
                   "Rewarder deciding correctness (default: the first math_accuracy / code_execution / countdown)");
   cmd->add_option("--out", a.out, "Output directory: problems.jsonl and summary.json");
-  cmd->add_option("--max-batch-rows", a.ro.max_batch_rows, "Sequences decoded together")->capture_default_str();
-  cmd->add_option("--kv-cache-tokens", a.ro.kv_cache_tokens, "KV-cache budget in token slots")->capture_default_str();
-  cmd->add_option("--gemm", a.ro.gemm,
-                  "Generation GEMM: auto (onednn where it applies) | default (the training kernels) | onednn (CPU fp32)")
-      ->check(CLI::IsMember({"auto", "default", "onednn"}))
-      ->capture_default_str();
+  add_rollout_flags(cmd, a.ro);
   cmd->add_option("--dtype", a.dtype, "Model dtype: float32 | bfloat16 | float16")->capture_default_str();
   cmd->callback([] {
     if (a.data.empty() && a.preset.empty()) throw ConfigError("eval: give --data FILE.jsonl or --preset NAME");

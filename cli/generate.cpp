@@ -12,6 +12,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/rollout_flags.h"
 #include "core/error.h"
 #include "core/jsonl.h"
 #include "model/causal_lm.h"
@@ -52,12 +53,7 @@ void register_generate(CLI::App& app) {
   cmd->add_option("--seed", a.sp.seed, "Random seed")->capture_default_str();
   cmd->add_option("--stop", a.sp.stop_strings, "Stop string (repeatable); the text is cut right after it");
   cmd->add_option("--out", a.out, "Output JSONL (default: stdout)");
-  cmd->add_option("--max-batch-rows", a.ro.max_batch_rows, "Sequences decoded together")->capture_default_str();
-  cmd->add_option("--kv-cache-tokens", a.ro.kv_cache_tokens, "KV-cache budget in token slots")->capture_default_str();
-  cmd->add_option("--gemm", a.ro.gemm,
-                  "Generation GEMM: auto (onednn where it applies) | default (the training kernels) | onednn (CPU fp32)")
-      ->check(CLI::IsMember({"auto", "default", "onednn"}))
-      ->capture_default_str();
+  add_rollout_flags(cmd, a.ro);
   cmd->add_option("--dtype", a.dtype, "Model dtype: float32 | bfloat16 | float16")->capture_default_str();
   cmd->callback([] {
     if (a.prompt.empty() && a.data.empty()) throw ConfigError("generate: give --prompt TEXT or --data FILE.jsonl");
