@@ -3,7 +3,7 @@
 // generate() on the same prompts, n, max_new_tokens, dtype and thread count, and prints the ratio.
 //
 //   r1kit_bench_rollout MODEL_DIR DATA.jsonl [--prompts P] [--n G] [--max-new-tokens N] [--threads K]
-//                       [--temperature T] [--seed S] [--gemm default|onednn]
+//                       [--temperature T] [--seed S] [--gemm auto|default|onednn|avx2]
 #include <ATen/Parallel.h>
 
 #include <chrono>

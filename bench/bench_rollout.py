@@ -54,11 +54,11 @@ def main():
     ap.add_argument("--max-new-tokens", type=int, default=256)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--gemm", action="append", choices=["default", "onednn"],
+    ap.add_argument("--gemm", action="append", choices=["default", "onednn", "avx2"],
                     help="r1kit generation GEMM(s) to measure (repeatable; default: both)")
     a = ap.parse_args()
     ours = []
-    for gemm in a.gemm or ["default", "onednn"]:
+    for gemm in a.gemm or ["default", "onednn", "avx2"]:
         ours.append(json.loads(subprocess.check_output(
             [a.r1kit, a.model, a.data, "--prompts", str(a.prompts), "--n", str(a.n), "--max-new-tokens",
              str(a.max_new_tokens), "--threads", str(a.threads), "--seed", str(a.seed), "--gemm", gemm])))

@@ -58,6 +58,16 @@ if(R1KIT_WITH_CUDA)
   target_compile_definitions(r1kit_libtorch INTERFACE R1KIT_WITH_CUDA=1)
 endif()
 target_link_libraries(r1kit_libtorch INTERFACE ${_torch_libs} pthread)
+# OpenMP, as the wheel was built with it (and as torch.utils.cpp_extension compiles extensions): at::parallel_for
+# is an inline `#pragma omp parallel` in ATen's headers, so without -fopenmp our own parallel loops (the rollout
+# sampler, the fused decode kernels, GGUF dequantisation) would silently run on one thread. Linked against the
+# wheel's own libgomp so that one OpenMP runtime (one thread pool, one OMP_NUM_THREADS) serves LibTorch and r1kit.
+target_compile_options(r1kit_libtorch INTERFACE -fopenmp)
+if(EXISTS "${TORCH_LIB_DIR}/libgomp.so.1")
+  target_link_libraries(r1kit_libtorch INTERFACE "${TORCH_LIB_DIR}/libgomp.so.1")
+else()
+  target_link_options(r1kit_libtorch INTERFACE -fopenmp)
+endif()
 
 # torch.distributed's C++ core (c10d: TCPStore, ProcessGroupGloo) is part of libtorch_cpu.so; ProcessGroupNCCL is in
 # libtorch_cuda.so. r1kit_c10d_sources(<files>) lets those sources (train/distributed.cpp) include the c10d

@@ -3,6 +3,7 @@
 #include <ATen/core/dispatch/Dispatcher.h>
 
 #include "core/error.h"
+#include "model/panel_gemm.h"
 
 namespace r1kit::model {
 
@@ -29,30 +30,39 @@ const std::optional<std::pair<c10::TypedOperatorHandle<ReorderFn>, c10::TypedOpe
 
 InferenceGemm parse_inference_gemm(const std::string& name) {
   if (name == "default") return InferenceGemm::kDefault;
-  if (name == "onednn" || name == "auto") return InferenceGemm::kOneDnnPacked;
-  throw InvalidArgument("unknown inference GEMM '" + name + "'; use \"auto\", \"default\" or \"onednn\"");
+  if (name == "onednn") return InferenceGemm::kOneDnnPacked;
+  if (name == "avx2") return InferenceGemm::kAvx2Panels;
+  if (name == "auto") return panel_gemm::available() ? InferenceGemm::kAvx2Panels : InferenceGemm::kOneDnnPacked;
+  throw InvalidArgument("unknown inference GEMM '" + name + "'; use \"auto\", \"default\", \"avx2\" or \"onednn\"");
 }
 
 bool PreparedLinear::packs(const torch::Tensor& weight, InferenceGemm gemm) {
-  return gemm == InferenceGemm::kOneDnnPacked && weight.device().is_cpu() && weight.scalar_type() == torch::kFloat32 &&
-         onednn_ops().has_value();
+  if (!weight.device().is_cpu() || weight.scalar_type() != torch::kFloat32) return false;
+  if (gemm == InferenceGemm::kOneDnnPacked) return onednn_ops().has_value();
+  if (gemm == InferenceGemm::kAvx2Panels) return panel_gemm::available();
+  return false;
 }
 
 PreparedLinear PreparedLinear::make(const torch::Tensor& weight, const torch::Tensor& bias, InferenceGemm gemm,
                                     int64_t rows_hint) {
   PreparedLinear p;
   p.bias = bias.defined() ? bias.detach().contiguous() : torch::Tensor();
-  if (packs(weight, gemm)) {
-    p.weight = onednn_ops()->first.call(weight.detach().contiguous(), std::max<int64_t>(1, rows_hint));
-    p.packed = true;
-  } else {
+  p.out_features = weight.size(0);
+  if (!packs(weight, gemm)) {
     p.weight = weight.detach().contiguous();
+  } else if (gemm == InferenceGemm::kOneDnnPacked) {
+    p.weight = onednn_ops()->first.call(weight.detach().contiguous(), std::max<int64_t>(1, rows_hint));
+    p.kind = gemm;
+  } else {
+    p.weight = panel_gemm::pack(weight);
+    p.kind = gemm;
   }
   return p;
 }
 
 torch::Tensor PreparedLinear::operator()(const torch::Tensor& x) const {
-  if (!packed) return torch::linear(x, weight, bias);
+  if (kind == InferenceGemm::kDefault) return torch::linear(x, weight, bias);
+  if (kind == InferenceGemm::kAvx2Panels) return panel_gemm::linear(x, weight, out_features, bias);
   c10::List<std::optional<at::Scalar>> scalars;
   scalars.push_back(std::nullopt);
   return onednn_ops()->second.call(x.contiguous(), weight, bias.defined() ? std::optional<at::Tensor>(bias) : std::nullopt,

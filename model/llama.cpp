@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "model/decode_kernels.h"
 #include "model/rope.h"
 
 namespace r1kit::model {
@@ -145,6 +146,8 @@ torch::Tensor LlamaForCausalLM::hidden_states(const torch::Tensor& input_ids, co
   if (input_ids.dim() != 2 || positions.sizes() != input_ids.sizes())
     throw InvalidArgument("input_ids and positions must both be [B,T]; got " + c10::str(input_ids.sizes()) +
                           " and " + c10::str(positions.sizes()));
+  if (uses_fused_decode(input_ids, attention_mask, cache))
+    return fused_decode_step(input_ids, positions, attention_mask, *cache);
   const int64_t B = input_ids.size(0), T = input_ids.size(1);
   const int64_t past = cache ? cache->length() : 0;
   auto h = model->embed_tokens(input_ids);  // [B,T,C]
@@ -153,6 +156,47 @@ torch::Tensor LlamaForCausalLM::hidden_states(const torch::Tensor& input_ids, co
   for (const auto& layer : *model->layers) h = layer->as<LlamaDecoderLayer>()->forward(h, cos, sin, mask, cache);
   if (cache) cache->advance(T);
   return model->norm(h);
+}
+
+bool LlamaForCausalLM::uses_fused_decode(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
+                                         const KVCache* cache) const {
+  if (!fused_decode || at::GradMode::is_enabled() || cache == nullptr || input_ids.size(1) != 1 || !head.defined() ||
+      !head.packed() || config_.head_dim % 8 != 0 || config_.head_dim > 256 || cache->batch() != input_ids.size(0) || !decode::available())
+    return false;
+  if (!attention_mask.defined()) return true;
+  return attention_mask.dim() == 2 && attention_mask.size(0) == input_ids.size(0) &&
+         attention_mask.size(1) == cache->length() + 1 && attention_mask.device().is_cpu();
+}
+
+torch::Tensor LlamaForCausalLM::fused_decode_step(const torch::Tensor& input_ids, const torch::Tensor& positions,
+                                                  const torch::Tensor& attention_mask, KVCache& cache) {
+  // The module path of hidden_states() for T = 1, stage by stage; residual adds are folded into the next norm.
+  const int64_t B = input_ids.size(0), past = cache.length(), S = past + 1;
+  cache.check_room(1);
+  torch::Tensor valid;  // [B,S] bool, rows may be strided (the rollout engine passes a narrow() of its mask)
+  if (attention_mask.defined()) {
+    valid = attention_mask.scalar_type() == torch::kBool ? attention_mask : attention_mask.to(torch::kBool);
+    if (valid.stride(1) != 1) valid = valid.contiguous();
+  }
+  auto h = model->embed_tokens(input_ids).view({B, -1}).contiguous();  // [B,C] residual stream
+  auto [cos, sin] = rope_cos_sin(inv_freq, positions, torch::kFloat32);   // [B,1,D]
+  cos = cos.view({B, -1}).contiguous();
+  sin = sin.view({B, -1}).contiguous();
+  const decode::SharedPrefix shared{cache.shared_group(), cache.shared_length()};
+  torch::Tensor delta;  // the last sub-layer's output, not yet added to h
+  for (const auto& layer_module : *model->layers) {
+    auto* layer = layer_module->as<LlamaDecoderLayer>();
+    auto& a = *layer->self_attn;
+    auto& m = *layer->mlp;
+    auto [keys, values] = cache.buffers(a.layer_index);
+    auto x = decode::add_rms_norm(h, delta, layer->input_layernorm->weight, layer->input_layernorm->eps);
+    auto q = decode::rope_into_cache(a.qkv(x), cos, sin, a.num_heads, a.num_kv_heads, keys, values, past);  // [B,H,D]
+    auto att = decode::attention(q, keys, values, S, valid, 1.0 / std::sqrt(static_cast<double>(a.head_dim)), shared);
+    x = decode::add_rms_norm(h, a.o(att), layer->post_attention_layernorm->weight, layer->post_attention_layernorm->eps);
+    delta = m.down(decode::silu_mul(m.gate_up(x)));
+  }
+  cache.advance(1);
+  return decode::add_rms_norm(h, delta, model->norm->weight, model->norm->eps).view({B, 1, -1});
 }
 
 torch::Tensor LlamaForCausalLM::logits(const torch::Tensor& hidden) {

@@ -93,10 +93,22 @@ class LlamaForCausalLM : public CausalLM {
   void prepare_inference(const InferenceOptions& options) override;
   void release_inference() override;
 
+  /// True when hidden_states() takes the fused one-token decode path (model/decode_kernels.h): autograd off, a
+  /// cache, one new token per row, inference weights prepared (CPU float32 with a packed GEMM), an AVX2/FMA CPU,
+  /// head_dim a multiple of 8 up to 256, and a 2-D attention_mask [B, cached + 1] (or none).
+  bool uses_fused_decode(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
+                         const KVCache* cache) const;
+
   LlamaModel model{nullptr};
+  bool fused_decode = true;  // false: decode steps run the module path even when the fused one applies (tests)
   PreparedLinear head;     // inference only: lm_head
   Dense lm_head{nullptr};  // null when tied
   torch::Tensor inv_freq;  // [D/2] float32, not persistent (not saved)
+
+ private:
+  /// The fused decode step: input_ids, positions [B,1], attention_mask [B,S] or undefined → [B,1,C].
+  torch::Tensor fused_decode_step(const torch::Tensor& input_ids, const torch::Tensor& positions,
+                                  const torch::Tensor& attention_mask, KVCache& cache);
 };
 
 /// Attention mask for T new queries after `past` cached tokens: [B,1,T,past+T] bool (true = may attend), causal

@@ -45,7 +45,7 @@ GRPOConfig GRPOConfig::from_json(const nlohmann::json& j, const std::string& sou
   auto ro = r.child("rollout");
   c.rollout.max_batch_rows = ro.get<int64_t>("max_batch_rows", c.rollout.max_batch_rows);
   c.rollout.kv_cache_tokens = ro.get<int64_t>("kv_cache_tokens", c.rollout.kv_cache_tokens);
-  c.rollout.gemm = ro.get_choice("gemm", c.rollout.gemm, {"auto", "default", "onednn"});
+  c.rollout.gemm = ro.get_choice("gemm", c.rollout.gemm, {"auto", "default", "avx2", "onednn"});
 
   c.output_dir = r.get<std::string>("output_dir", c.output_dir);
   c.seed = r.get<uint64_t>("seed", c.seed);

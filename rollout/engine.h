@@ -3,8 +3,9 @@
 // How a generate() call runs (B = prompts, G = params.n, R = rows in flight):
 //   1. Prompts are sorted by length and cut into waves that fit `max_batch_rows` rows and the KV budget
 //      `kv_cache_tokens` (rows × (longest prompt + max_new_tokens)).
-//   2. Prefill: each prompt of a wave is run once ([P, L] left-padded, positions count real tokens only); its
-//      cache rows and last logits are then copied to its G sample rows — the G samples share one prefill.
+//   2. Prefill: each prompt of a wave is run once — on the CPU alone and unpadded, on a GPU as a [P, L] left-padded
+//      batch (positions count real tokens only); its cache rows and last logits are then copied to its G sample
+//      rows, right-aligned at slot L — the G samples share one prefill.
 //   3. Decode: one token per row per step with the cache. Rows that finish (stop token, stop string, length) are
 //      dropped from the batch (cache, mask and positions compacted) once a quarter of the rows are done, so
 //      finished sequences stop costing compute.
@@ -38,10 +39,12 @@ struct RolloutOptions {
   int64_t kv_cache_tokens = 262144;      // KV budget in token slots (rows × capacity) per wave
   double compact_fraction = 0.25;        // compact when this fraction of the rows in flight has finished
   /// GEMM for the generation's weights (model/inference_weights.h): "default" = the module parameters with the
-  /// training kernels (MKL on CPU, cuBLAS on CUDA); "onednn" = fused q|k|v and gate|up weights pre-packed for
-  /// oneDNN (CPU fp32 only; ≈ 2× faster decode on the project's CPU, one extra copy of the weights while
-  /// generating; log-probs differ from the trainer's recomputation by fp32 rounding: ≤ 1e-5 on the tiny test
-  /// models, ≤ 1e-4 on SmolLM2, as with "default"); "auto" = onednn where it applies, else default.
+  /// training kernels (MKL on CPU, cuBLAS on CUDA); "avx2" = r1kit's panel GEMM (model/panel_gemm.h) on fused
+  /// q|k|v and gate|up weights, with the fused decode-step kernels (model/decode_kernels.h) — CPU fp32 on
+  /// AVX2/FMA CPUs, the fastest here; "onednn" = the same with oneDNN's packed matmul; both cost one extra copy of
+  /// the weights while generating, and their log-probs differ from the trainer's recomputation by fp32 rounding
+  /// (≤ 1e-5 on the tiny test models, ≤ 1e-4 on SmolLM2, as with "default"); "auto" = avx2 where it applies, else
+  /// onednn, else default.
   std::string gemm = "auto";
 };
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "model/decode_kernels.h"
 
 namespace r1kit::rollout {
 
@@ -164,6 +165,29 @@ SampleResult sample_tokens(const torch::Tensor& logits, const SamplingParams& p,
   // CPU: one uniform per row and an O(V) inverse-CDF walk (torch::multinomial without replacement draws V
   // exponentials per row). Rows are independent and their uniforms drawn up front, so the result does not depend
   // on the thread count.
+  if (logits.scalar_type() == torch::kFloat32 && model::decode::available()) {
+    // One fused softmax pass per row (model/decode_kernels.h) instead of five [N,V] LibTorch ops.
+    auto x = logits.contiguous();
+    const int64_t N = x.size(0), V = x.size(1);
+    auto u = gen ? at::rand({N}, *gen, torch::kFloat64) : at::rand({N}, torch::kFloat64);
+    r.tokens = torch::empty({N}, torch::kInt64);
+    r.logprobs = torch::empty({N}, torch::kFloat32);
+    const float* xp = x.data_ptr<float>();
+    const double* uu = u.data_ptr<double>();
+    int64_t* tok = r.tokens.data_ptr<int64_t>();
+    float* lp = r.logprobs.data_ptr<float>();
+    const auto scale = static_cast<float>(1.0 / p.temperature);
+    at::parallel_for(0, N, 1, [&](int64_t begin, int64_t end) {
+      std::vector<int32_t> cand;
+      std::vector<float> scratch, probs(V);
+      for (int64_t i = begin; i < end; ++i) {
+        const float lse = model::decode::softmax_row(xp + i * V, V, scale, probs.data());
+        tok[i] = pick_row(probs.data(), V, p, uu[i], cand, scratch);
+        lp[i] = xp[i * V + tok[i]] * scale - lse;
+      }
+    });
+    return r;
+  }
   auto scaled = (logits.to(torch::kFloat32) / p.temperature).contiguous();  // [N,V]
   auto lse = torch::logsumexp(scaled, 1);                                   // [N]
   auto probs = torch::exp(scaled - lse.unsqueeze(1)).contiguous();          // [N,V]

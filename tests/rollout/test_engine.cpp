@@ -108,7 +108,7 @@ TEST_P(TinyEngine, SampledLogprobsEqualTrainerRecomputation) {
   auto m = model::load_pretrained(fixtures() / "models" / GetParam());
   torch::NoGradGuard ng;
   const std::vector<std::vector<int64_t>> prompts{{5, 9, 13, 2}, {17, 4}};
-  for (const char* gemm : {"default", "onednn"}) {
+  for (const char* gemm : {"default", "onednn", "avx2"}) {
     SCOPED_TRACE(gemm);
     RolloutEngine engine(m, nullptr, RolloutOptions{.gemm = gemm});
     SamplingParams sp;

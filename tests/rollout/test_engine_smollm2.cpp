@@ -32,7 +32,7 @@ double worst_logprob_gap(model::CausalLM& m, const std::vector<std::vector<int64
   return worst;
 }
 
-TEST(EngineSmolLM2, SampledLogprobsEqualTrainerRecomputationForBothGemms) {
+TEST(EngineSmolLM2, SampledLogprobsEqualTrainerRecomputationForEveryGemm) {
   if (!std::filesystem::exists(smollm2_dir() / "config.json"))
     GTEST_SKIP() << "SmolLM2 not converted at " << smollm2_dir() << ": run `make models`; `make test` does it";
   auto m = model::load_pretrained(smollm2_dir());
@@ -44,7 +44,7 @@ TEST(EngineSmolLM2, SampledLogprobsEqualTrainerRecomputationForBothGemms) {
   sp.n = 2;
   sp.max_new_tokens = 24;
   sp.seed = 3;
-  for (const char* gemm : {"default", "onednn"}) {
+  for (const char* gemm : {"default", "onednn", "avx2"}) {
     RolloutEngine engine(m, nullptr, RolloutOptions{.gemm = gemm});
     const auto out = engine.generate(prompts, sp);
     const double gap = worst_logprob_gap(*m, prompts, out, sp.temperature);
