@@ -56,6 +56,7 @@ bench: build models
 	cmake --build $(BUILD) -j $(JOBS) --target bench
 	$(FIXTURE_PY) bench/bench_model.py --model models/smollm2-135m-instruct --r1kit $(BUILD)/bench/r1kit_bench_model
 	$(FIXTURE_PY) bench/bench_rollout.py --model models/smollm2-135m-instruct --r1kit $(BUILD)/bench/r1kit_bench_rollout
+	$(BUILD)/bench/r1kit_bench_gemm
 	$(FIXTURE_PY) bench/bench_tokenizer.py --binary $(BUILD)/bench/bench_tokenizer
 	$(FIXTURE_PY) bench/bench_math.py $(BUILD)/bench/r1kit_bench_math
 	$(BUILD)/bench/r1kit_bench_code

@@ -23,7 +23,9 @@ void register_data(CLI::App& app) {
   cmd->add_option("--answer-style", style,
                   "tags: \"<answer>\\nThe answer is \\boxed{N}.\\n</answer>\" (default); plain: no answer tags")
       ->check(CLI::IsMember({"tags", "plain"}));
-  cmd->add_option("--limit", limit, "convert at most N records (0 = all)");
+  cmd->add_option("--limit", limit, "convert at most N records (0 = all)")->check(CLI::Validator(
+      [](std::string& v) { return !v.empty() && v[0] == '-' ? "must be 0 or more, got " + v : std::string(); },
+      "NONNEGATIVE"));
   cmd->callback([] {
     auto st = sft::convert_cold_start(source, in, out, style, limit);
     std::printf("%s: %lld records read, %lld written, %lld skipped (no final answer) -> %s\n", in.c_str(),

@@ -40,7 +40,9 @@ void register_init_model(CLI::App& app) {
   static uint64_t seed = 0;
   cmd->add_option("--config", config, "config.json of the architecture (fields as in transformers)")->required();
   cmd->add_option("--tokenizer", tok, "tokenizer directory (tokenizer.json, tokenizer_config.json)")->required();
-  cmd->add_option("--seed", seed, "initialisation seed")->capture_default_str();
+  cmd->add_option("--seed", seed, "initialisation seed (0 .. 2^64 - 1)")->check(CLI::Validator(
+      [](std::string& v) { return !v.empty() && v[0] == '-' ? "must be 0 or more, got " + v : std::string(); },
+      "NONNEGATIVE"))->capture_default_str();
   cmd->add_option("--out", out, "output model directory")->required();
   cmd->callback([] {
     if (std::filesystem::exists(out) && !std::filesystem::is_empty(out))

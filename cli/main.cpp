@@ -1,6 +1,8 @@
 // r1kit: reasoning post-training (cold-start SFT, GRPO, R1-Zero) on LibTorch.
 #include <cstdio>
 #include <exception>
+#include <filesystem>
+#include <string>
 
 #include "cli/commands.h"
 #include "core/error.h"
@@ -29,6 +31,14 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const r1kit::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // A path the user gave cannot be created or read (e.g. --out under a regular file): say which, not "internal".
+    std::string paths;
+    if (!e.path1().empty()) paths += " '" + e.path1().string() + "'";
+    if (!e.path2().empty()) paths += " and '" + e.path2().string() + "'";
+    std::fprintf(stderr, "error: cannot use the path%s: %s; check that its parent folders are folders you can write\n",
+                 paths.c_str(), e.code().message().c_str());
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "internal error: %s\n", e.what());

@@ -3,7 +3,7 @@
 //
 // Why: at 32 rows, LibTorch's MKL sgemm and oneDNN's packed matmul reach 70–100 GFLOP/s on the project's 2-core
 // AVX2 machine (peak ≈ 198); this kernel, a 6 × 16 register tile streaming each weight panel once while
-// prefetching the next, reaches 95–125 on the same shapes (bench/bench_gemm.py; BENCHMARKS.md). Results differ
+// prefetching the next, reaches 95–125 on the same shapes (bench/bench_gemm.cpp; BENCHMARKS.md). Results differ
 // from MKL's by float32 summation order only (≈ 1e-6 relative).
 //
 // Layout of the packed weight: [ceil(N/16), K, 16] float32 — panel p holds output columns 16p..16p+15 (zero-padded

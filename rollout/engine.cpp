@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "rollout/sampler.h"
 #include "rollout/stop.h"
 
@@ -26,7 +27,12 @@ RolloutEngine::RolloutEngine(std::shared_ptr<model::CausalLM> model, const token
   if (!model_) throw InvalidArgument("RolloutEngine: model is null");
   if (options_.max_batch_rows < 1 || options_.kv_cache_tokens < 1)
     throw InvalidArgument("RolloutEngine: max_batch_rows and kv_cache_tokens must be positive");
-  (void)model::parse_inference_gemm(options_.gemm);  // an unknown name fails here, not mid-training
+  const auto gemm = model::parse_inference_gemm(options_.gemm);  // an unknown name fails here, not mid-training
+  if (options_.gemm != "default" && options_.gemm != "auto" && !model::PreparedLinear::packs(model_->output_weight(), gemm))
+    log_warn_line("rollout: gemm \"" + options_.gemm + "\" needs float32 weights on a CPU" +
+                  (gemm == model::InferenceGemm::kAvx2Panels ? std::string(" with AVX2/FMA") : std::string()) +
+                  " (the model is " + model::dtype_name(model_->dtype()) + " on " + model_->device().str() +
+                  "); generating with \"default\"");
 }
 
 std::vector<Completion> RolloutEngine::generate(const std::vector<std::vector<int64_t>>& prompts,
