@@ -55,14 +55,14 @@ void register_generate(CLI::App& app) {
   cmd->add_option("--out", a.out, "Output JSONL (default: stdout)");
   add_rollout_flags(cmd, a.ro);
   cmd->add_option("--dtype", a.dtype, "Model dtype: float32 | bfloat16 | float16")->capture_default_str();
-  cmd->callback([] {
-    if (a.prompt.empty() && a.data.empty()) throw ConfigError("generate: give --prompt TEXT or --data FILE.jsonl");
+  cmd->callback([p] {
+    if (p->count() == 0 && a.data.empty()) throw ConfigError("generate: give --prompt TEXT or --data FILE.jsonl");
     auto tok = tokenizer::Tokenizer::from_dir(a.model);
     std::optional<tokenizer::ChatTemplate> chat;
     if (a.templ == "chat")
       chat = tokenizer::ChatTemplate::from_tokenizer_config(tok.config(), a.model + "/tokenizer_config.json");
     std::vector<std::string> questions;
-    if (!a.prompt.empty()) {
+    if (p->count() > 0) {
       questions.push_back(a.prompt);
     } else {
       JsonlReader reader(a.data);

@@ -254,22 +254,26 @@ R1KIT_AVX2 void attend(const AttendTask& t, const float* qp, const float* kp, co
       if (!allowed(r, s))
         for (int j = 0; j < t.nb; ++j) sc[j * S + s] = kNegInf;
   }
-  // Softmax numerators e^(score − max) (masked slots give 0); normalised at the end.
+  // Softmax numerators e^(score − max) over [lo, S) (masked slots give 0), normalised at the end. The vector sums
+  // start at the first attended slot, not at slot 0, so a row's result does not depend on how much left padding
+  // the batch gave it (with the per-row GEMM this makes a completion independent of the batch layout).
+  const int64_t lo = shared > 0 ? first : own_first[0];
   float inv[kMaxQueries];
   for (int i = 0; i < n; ++i) {
-    float* sc = scores + i * S;
+    float* sc = scores + i * S + lo;
+    const int64_t len = S - lo;
     float mx = kNegInf;
-    for (int64_t s = 0; s < S; ++s) mx = std::max(mx, sc[s]);
+    for (int64_t s = 0; s < len; ++s) mx = std::max(mx, sc[s]);
     const __m256 m = _mm256_set1_ps(mx);
     int64_t s = 0;
-    for (; s + 8 <= S; s += 8) _mm256_storeu_ps(sc + s, _mm256_sub_ps(_mm256_loadu_ps(sc + s), m));
-    for (; s < S; ++s) sc[s] -= mx;
-    exp_avx2(sc, sc, S);
+    for (; s + 8 <= len; s += 8) _mm256_storeu_ps(sc + s, _mm256_sub_ps(_mm256_loadu_ps(sc + s), m));
+    for (; s < len; ++s) sc[s] -= mx;
+    exp_avx2(sc, sc, len);
     __m256 sum = _mm256_setzero_ps();
     s = 0;
-    for (; s + 8 <= S; s += 8) sum = _mm256_add_ps(sum, _mm256_loadu_ps(sc + s));
+    for (; s + 8 <= len; s += 8) sum = _mm256_add_ps(sum, _mm256_loadu_ps(sc + s));
     float total = hsum(sum);
-    for (; s < S; ++s) total += sc[s];
+    for (; s < len; ++s) total += sc[s];
     inv[i] = 1.f / total;
   }
   // Values: the same two parts (masked slots have p = 0).
@@ -308,9 +312,9 @@ R1KIT_AVX2 void silu_mul_rows(const float* gate_up, float* out, int64_t I, int64
   }
 }
 
-/// Rows per parallel task so each task does at least ~16k elements of work (smaller steps run on one thread:
-/// an OpenMP fork/join costs more than the work).
-int64_t row_grain(int64_t elements_per_row) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, elements_per_row)); }
+/// Rows per parallel task so each task does at least ~64k elements of work: a decode step's norms and RoPE (a few
+/// microseconds for 32 rows) run on one thread, as an OpenMP fork/join would cost more than the work.
+int64_t row_grain(int64_t elements_per_row) { return std::max<int64_t>(1, 65536 / std::max<int64_t>(1, elements_per_row)); }
 
 }  // namespace
 

@@ -45,7 +45,24 @@ R1KIT_AVX2 void tile(const float* A, int64_t lda, const float* P, int64_t kn, fl
       c1[i] = _mm256_fmadd_ps(a, b1, c1[i]);
     }
   }
-  alignas(32) float add[kPanel] = {};
+  if (ncols == kPanel) {  // a full panel: vector loads and stores straight from / to C
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
+      float* c = C + i * ldc;
+      __m256 x0 = c0[i], x1 = c1[i];
+      if (!first) {
+        x0 = _mm256_add_ps(x0, _mm256_loadu_ps(c));
+        x1 = _mm256_add_ps(x1, _mm256_loadu_ps(c + 8));
+      } else if (bias) {
+        x0 = _mm256_add_ps(x0, _mm256_loadu_ps(bias));
+        x1 = _mm256_add_ps(x1, _mm256_loadu_ps(bias + 8));
+      }
+      _mm256_storeu_ps(c, x0);
+      _mm256_storeu_ps(c + 8, x1);
+    }
+    return;
+  }
+  alignas(32) float add[kPanel] = {};  // the last, partial panel: through a buffer, ncols columns
   if (first && bias) std::memcpy(add, bias, ncols * sizeof(float));
 #pragma GCC unroll 8
   for (int i = 0; i < MR; ++i) {
@@ -102,8 +119,11 @@ torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& panels, int64_
   auto y = torch::empty({M, N}, x.options());
   if (M == 0 || N == 0) return y.view(out_sizes);
 #if R1KIT_PANEL_X86
-  // K in blocks of ≤ 1024 (a panel block ≤ 64 KB stays in L2 while every row tile uses it).
-  const int64_t kblocks = (K + 1023) / 1024, kb = (K + kblocks - 1) / kblocks;
+  // K in blocks of ≤ 256: a panel block (≤ 16 KB) stays in L1 while every row tile uses it. The blocking depends on
+  // K only, so each output element is summed in the same order whatever the number of rows (a row's result does
+  // not depend on the batch it is in).
+  const int64_t kmax = 256;
+  const int64_t kblocks = (K + kmax - 1) / kmax, kb = (K + kblocks - 1) / kblocks;
   const float* A = a.data_ptr<float>();
   const float* W = panels.data_ptr<float>();
   const float* b = bias.defined() ? bias.data_ptr<float>() : nullptr;

@@ -2,7 +2,7 @@
 // 16-column panels, tuned for the few-row products of decode steps (rows ≈ 1–64, the rollout engine's batch).
 //
 // Why: at 32 rows, LibTorch's MKL sgemm and oneDNN's packed matmul reach 70–100 GFLOP/s on the project's 2-core
-// AVX2 machine (peak ≈ 198); this kernel, a 6 × 16 register tile streaming each weight panel once while
+// AVX2 machine (peak ≈ 198); this kernel, a 6 × 16 register tile over 256-deep blocks of each weight panel (L1-resident), streaming each panel once while
 // prefetching the next, reaches 95–125 on the same shapes (bench/bench_gemm.cpp; BENCHMARKS.md). Results differ
 // from MKL's by float32 summation order only (≈ 1e-6 relative).
 //

@@ -48,12 +48,9 @@ std::vector<Completion> RolloutEngine::generate(const std::vector<std::vector<in
       *model_, model::InferenceOptions{model::parse_inference_gemm(options_.gemm),
                                        std::min<int64_t>(options_.max_batch_rows,
                                                          static_cast<int64_t>(prompts.size()) * params.n)});
-  if (model_->device().is_cpu()) {
-    generator_ = at::make_generator<at::CPUGeneratorImpl>(params.seed);
-  } else {
-    generator_.reset();
-    torch::manual_seed(params.seed);
-  }
+  // CPU: each completion draws from its own stream (stream_uniform), independent of the batch layout. Other
+  // devices: torch::multinomial with the seeded default generator (reproducible for the same call only).
+  if (!model_->device().is_cpu()) torch::manual_seed(params.seed);
   const int64_t G = params.n;
   std::vector<Completion> out(prompts.size() * G);
   std::vector<size_t> order(prompts.size());
@@ -68,6 +65,8 @@ std::vector<Completion> RolloutEngine::generate(const std::vector<std::vector<in
     const int64_t rows = static_cast<int64_t>(count) * G;
     return rows * (max_len + params.max_new_tokens) <= options_.kv_cache_tokens;
   };
+  // Every prompt is checked before any work starts, so a run never fails half-way through.
+  int64_t too_long = 0;
   for (size_t idx : order) {
     const int64_t len = static_cast<int64_t>(prompts[idx].size());
     if (!fits(1, len))
@@ -76,6 +75,14 @@ std::vector<Completion> RolloutEngine::generate(const std::vector<std::vector<in
                             ") KV-cache token slots, more than kv_cache_tokens = " +
                             std::to_string(options_.kv_cache_tokens) +
                             "; lower n or max_new_tokens, or raise the KV budget");
+    if (len + params.max_new_tokens > model_->config().max_position_embeddings) ++too_long;
+  }
+  if (too_long > 0)
+    log_warn_line("generate: " + std::to_string(too_long) + " prompt(s) + max_new_tokens reach past the model's " +
+                  "max_position_embeddings = " + std::to_string(model_->config().max_position_embeddings) +
+                  " positions; the model was not trained for them");
+  for (size_t idx : order) {
+    const int64_t len = static_cast<int64_t>(prompts[idx].size());
     const bool room = static_cast<int64_t>(wave.size() + 1) * G <= std::max<int64_t>(options_.max_batch_rows, G) &&
                       fits(wave.size() + 1, std::max(wave_max_len, len));
     if (!wave.empty() && !room) {
@@ -167,6 +174,7 @@ void RolloutEngine::run_wave(const std::vector<std::vector<int64_t>>& prompts, c
   for (const auto& s : params.stop_strings) max_stop_len = std::max(max_stop_len, s.size());
   const int64_t window = static_cast<int64_t>(max_stop_len) + 4;  // tokens: each byte-level token is >= 1 byte
   std::vector<bool> cut_text(out.size(), false);
+  std::vector<double> uniforms;  // CPU: this step's uniform of each row
 
   auto finish = [&](int64_t r, Completion::Finish how) {
     active[r] = false;
@@ -184,7 +192,14 @@ void RolloutEngine::run_wave(const std::vector<std::vector<int64_t>>& prompts, c
 
   for (int64_t step = 0; step < max_new; ++step) {
     auto ts = Clock::now();
-    auto sampled = sample_tokens(logits, params, generator_);
+    SampleResult sampled;
+    if (device.is_cpu()) {
+      uniforms.resize(R);
+      for (int64_t r = 0; r < R; ++r) uniforms[r] = stream_uniform(params.seed, slot[r], out[slot[r]].ids.size());
+      sampled = sample_tokens(logits, params, uniforms);
+    } else {
+      sampled = sample_tokens(logits, params, std::optional<at::Generator>{});
+    }
     auto tokens_cpu = sampled.tokens.to(torch::kCPU);
     auto lp_cpu = sampled.logprobs.to(torch::kCPU);
     stats_.sample_seconds += seconds_since(ts);

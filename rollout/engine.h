@@ -63,6 +63,10 @@ class RolloutEngine {
                 RolloutOptions options = {});
 
   /// prompts: token ids per prompt (non-empty). Returns B × G completions in (prompt, sample) order.
+  /// Randomness: on the CPU token t of sample g of prompt i is drawn with stream_uniform(seed, i·G + g, t)
+  /// (rollout/sampler.h), so with gemm "avx2" a completion depends only on its prompt, the seed and (i, g) — not on
+  /// the other prompts, the waves or the dropping of finished rows; on other devices the seed drives
+  /// torch::multinomial. Every prompt's KV need is checked before any work starts.
   /// Throws InvalidArgument for bad params, an empty prompt, stop strings without a tokenizer, or a prompt whose
   /// G rows cannot fit the KV budget (the message gives the numbers and the option to raise).
   std::vector<Completion> generate(const std::vector<std::vector<int64_t>>& prompts, const SamplingParams& params,
@@ -79,7 +83,6 @@ class RolloutEngine {
   const tokenizer::Tokenizer* tokenizer_;
   RolloutOptions options_;
   RolloutStats stats_;
-  std::optional<at::Generator> generator_;
 };
 
 }  // namespace r1kit::rollout

@@ -149,32 +149,19 @@ int64_t pick_row(const float* prob, int64_t V, const SamplingParams& p, double u
 
 }  // namespace
 
-SampleResult sample_tokens(const torch::Tensor& logits, const SamplingParams& p, std::optional<at::Generator> gen) {
+namespace {
+
+/// The CPU sampler with the row uniforms `uu` [N] given (logits [N,V] on the CPU, temperature > 0).
+SampleResult sample_cpu(const torch::Tensor& logits, const SamplingParams& p, const double* uu) {
   SampleResult r;
-  if (p.greedy()) {
-    r.tokens = logits.argmax(1);
-    r.logprobs = token_logprobs_from_logits(logits, r.tokens, p.temperature);
-    return r;
-  }
-  if (!logits.device().is_cpu()) {
-    auto probs = filtered_probs(logits, p);
-    r.tokens = torch::multinomial(probs, 1, /*replacement=*/false).squeeze(1);
-    r.logprobs = token_logprobs_from_logits(logits, r.tokens, p.temperature);
-    return r;
-  }
-  // CPU: one uniform per row and an O(V) inverse-CDF walk (torch::multinomial without replacement draws V
-  // exponentials per row). Rows are independent and their uniforms drawn up front, so the result does not depend
-  // on the thread count.
+  const int64_t N = logits.size(0), V = logits.size(1);
+  r.tokens = torch::empty({N}, torch::kInt64);
+  int64_t* tok = r.tokens.data_ptr<int64_t>();
   if (logits.scalar_type() == torch::kFloat32 && model::decode::available()) {
     // One fused softmax pass per row (model/decode_kernels.h) instead of five [N,V] LibTorch ops.
     auto x = logits.contiguous();
-    const int64_t N = x.size(0), V = x.size(1);
-    auto u = gen ? at::rand({N}, *gen, torch::kFloat64) : at::rand({N}, torch::kFloat64);
-    r.tokens = torch::empty({N}, torch::kInt64);
     r.logprobs = torch::empty({N}, torch::kFloat32);
     const float* xp = x.data_ptr<float>();
-    const double* uu = u.data_ptr<double>();
-    int64_t* tok = r.tokens.data_ptr<int64_t>();
     float* lp = r.logprobs.data_ptr<float>();
     const auto scale = static_cast<float>(1.0 / p.temperature);
     at::parallel_for(0, N, 1, [&](int64_t begin, int64_t end) {
@@ -191,12 +178,7 @@ SampleResult sample_tokens(const torch::Tensor& logits, const SamplingParams& p,
   auto scaled = (logits.to(torch::kFloat32) / p.temperature).contiguous();  // [N,V]
   auto lse = torch::logsumexp(scaled, 1);                                   // [N]
   auto probs = torch::exp(scaled - lse.unsqueeze(1)).contiguous();          // [N,V]
-  const int64_t N = scaled.size(0), V = scaled.size(1);
-  auto u = gen ? at::rand({N}, *gen, torch::kFloat64) : at::rand({N}, torch::kFloat64);
-  r.tokens = torch::empty({N}, torch::kInt64);
   const float* pr = probs.data_ptr<float>();
-  const double* uu = u.data_ptr<double>();
-  int64_t* tok = r.tokens.data_ptr<int64_t>();
   at::parallel_for(0, N, 1, [&](int64_t begin, int64_t end) {
     std::vector<int32_t> cand;
     std::vector<float> scratch;
@@ -204,6 +186,52 @@ SampleResult sample_tokens(const torch::Tensor& logits, const SamplingParams& p,
   });
   r.logprobs = scaled.gather(1, r.tokens.view({-1, 1})).squeeze(1) - lse;  // = token_logprobs_from_logits
   return r;
+}
+
+SampleResult sample_greedy(const torch::Tensor& logits, const SamplingParams& p) {
+  SampleResult r;
+  r.tokens = logits.argmax(1);
+  r.logprobs = token_logprobs_from_logits(logits, r.tokens, p.temperature);
+  return r;
+}
+
+}  // namespace
+
+SampleResult sample_tokens(const torch::Tensor& logits, const SamplingParams& p, std::optional<at::Generator> gen) {
+  if (p.greedy()) return sample_greedy(logits, p);
+  if (!logits.device().is_cpu()) {
+    SampleResult r;
+    auto probs = filtered_probs(logits, p);
+    r.tokens = torch::multinomial(probs, 1, /*replacement=*/false).squeeze(1);
+    r.logprobs = token_logprobs_from_logits(logits, r.tokens, p.temperature);
+    return r;
+  }
+  // CPU: one uniform per row and an O(V) inverse-CDF walk (torch::multinomial without replacement draws V
+  // exponentials per row). Rows are independent and their uniforms drawn up front, so the result does not depend
+  // on the thread count.
+  const int64_t N = logits.size(0);
+  auto u = gen ? at::rand({N}, *gen, torch::kFloat64) : at::rand({N}, torch::kFloat64);
+  return sample_cpu(logits, p, u.data_ptr<double>());
+}
+
+SampleResult sample_tokens(const torch::Tensor& logits, const SamplingParams& p, const std::vector<double>& uniforms) {
+  if (p.greedy()) return sample_greedy(logits, p);
+  if (!logits.device().is_cpu() || static_cast<int64_t>(uniforms.size()) != logits.size(0))
+    throw InvalidArgument("sample_tokens: " + std::to_string(uniforms.size()) + " uniforms for logits " +
+                          c10::str(logits.sizes(), " on ", logits.device()) + " (needs one per row, CPU logits)");
+  return sample_cpu(logits, p, uniforms.data());
+}
+
+double stream_uniform(uint64_t seed, uint64_t stream, uint64_t step) {
+  // splitmix64 (Steele, Lea & Flood 2014) finaliser applied three times, chaining seed → stream → step.
+  auto mix = [](uint64_t z) {
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  };
+  const uint64_t h = mix(mix(mix(seed) ^ stream) ^ step);
+  return static_cast<double>(h >> 11) * 0x1.0p-53;
 }
 
 }  // namespace r1kit::rollout

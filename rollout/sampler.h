@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include <optional>
+#include <vector>
 
 #include "rollout/sampling_params.h"
 
@@ -30,5 +31,17 @@ struct SampleResult {
 /// device's default generator (seeded by the engine) is used.
 SampleResult sample_tokens(const torch::Tensor& logits, const SamplingParams& params,
                            std::optional<at::Generator> generator);
+
+/// The same on CPU logits with each row's uniform given: `uniforms` [N] in [0, 1) drive the inverse-CDF draw of
+/// their rows (the rollout engine passes stream_uniform() values). Throws InvalidArgument for non-CPU logits or a
+/// size mismatch.
+SampleResult sample_tokens(const torch::Tensor& logits, const SamplingParams& params,
+                           const std::vector<double>& uniforms);
+
+/// A uniform in [0, 1) that depends only on (seed, stream, step): 53 bits of a splitmix64 hash of the three. The
+/// rollout engine draws token `step` of sample g of prompt i from stream i·G + g, so a completion's randomness does
+/// not depend on the other prompts of the call, the batch layout (waves, max_batch_rows, kv_cache_tokens) or the
+/// dropping of finished rows.
+double stream_uniform(uint64_t seed, uint64_t stream, uint64_t step);
 
 }  // namespace r1kit::rollout

@@ -1,5 +1,5 @@
 // r1kit's panel GEMM (model/panel_gemm.h) against torch::linear (MKL) on the shapes the rollout engine uses and
-// on the edge cases of its tiling: N not a multiple of 16, K split into blocks, row counts 1–64, bias, leading dims.
+// on the edge cases of its tiling: N not a multiple of 16, K split into 256-wide blocks, row counts 1–64, bias, leading dims.
 #include "model/panel_gemm.h"
 
 #include "core/error.h"

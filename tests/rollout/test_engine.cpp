@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "fake_models.h"
 #include "model/causal_lm.h"
+#include "model/panel_gemm.h"
 #include "model/llama.h"
 #include "rollout/engine.h"
 #include "rollout/sampler.h"
@@ -189,6 +190,41 @@ TEST(Engine, InferenceWeightsAreBuiltPerCallFromTheLiveParameters) {
   ASSERT_NE(llama, nullptr);
   EXPECT_FALSE(llama->head.defined());
   EXPECT_FALSE(llama->model->layers[0]->as<model::LlamaDecoderLayer>()->self_attn->qkv.defined());
+}
+
+TEST(Engine, ACompletionDependsOnlyOnSeedPromptAndSampleIndex) {
+  // On the CPU each completion draws from its own random stream (stream_uniform(seed, prompt·G + sample, step)),
+  // and with the avx2 GEMM every row's logits are computed the same way whatever the batch: so the other prompts
+  // of the call, the waves (max_batch_rows) and the dropping of finished rows must not change a completion.
+  if (!model::panel_gemm::available())
+    GTEST_SKIP() << "needs an AVX2/FMA CPU (gemm avx2); MKL/oneDNN may round differently at other batch sizes";
+  auto m = model::load_pretrained(fixtures() / "models" / "tiny_llama");
+  SamplingParams sp;
+  sp.temperature = 1.0;
+  sp.n = 3;
+  sp.max_new_tokens = 12;
+  sp.seed = 9;
+  const std::vector<int64_t> a{5, 9, 13, 2}, b{17}, c{3, 3, 8, 21, 30, 4};
+  // A token of the first completion becomes a stop token: some rows stop early and the batch is compacted.
+  sp.stop_token_ids = {RolloutEngine(m, nullptr, RolloutOptions{.gemm = "avx2"}).generate({a}, sp)[0].ids[2]};
+  const auto together = RolloutEngine(m, nullptr, RolloutOptions{.gemm = "avx2"}).generate({a, b, c}, sp);
+  const auto in_waves =
+      RolloutEngine(m, nullptr, RolloutOptions{.max_batch_rows = 1, .gemm = "avx2"}).generate({a, b, c}, sp);
+  const auto alone = RolloutEngine(m, nullptr, RolloutOptions{.gemm = "avx2"}).generate({a}, sp);
+  bool some_stop = false;
+  for (size_t i = 0; i < together.size(); ++i) {
+    EXPECT_EQ(together[i].ids, in_waves[i].ids) << "completion " << i;
+    EXPECT_EQ(together[i].logprobs, in_waves[i].logprobs) << "completion " << i;
+    some_stop |= together[i].finish == Completion::Finish::stop;
+  }
+  EXPECT_TRUE(some_stop) << "no row stopped early: the compaction path was not exercised";
+  for (size_t g = 0; g < alone.size(); ++g) EXPECT_EQ(together[g].ids, alone[g].ids) << "sample " << g;
+  // The seed still matters.
+  sp.seed = 10;
+  const auto other = RolloutEngine(m, nullptr, RolloutOptions{.gemm = "avx2"}).generate({a}, sp);
+  bool differ = false;
+  for (size_t g = 0; g < alone.size(); ++g) differ |= other[g].ids != alone[g].ids;
+  EXPECT_TRUE(differ);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, TinyEngine, ::testing::Values("tiny_llama", "tiny_qwen2"));
