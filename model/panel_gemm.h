@@ -1,10 +1,11 @@
 // r1kit's own float32 GEMM for inference on x86-64 CPUs with AVX2/FMA: y = x · Wᵀ (+ b) with W pre-packed into
 // 16-column panels, tuned for the few-row products of decode steps (rows ≈ 1–64, the rollout engine's batch).
 //
-// Why: at 32 rows, LibTorch's MKL sgemm and oneDNN's packed matmul reach 70–100 GFLOP/s on the project's 2-core
-// AVX2 machine (peak ≈ 198); this kernel, a 6 × 16 register tile over 256-deep blocks of each weight panel (L1-resident), streaming each panel once while
-// prefetching the next, reaches 95–125 on the same shapes (bench/bench_gemm.cpp; BENCHMARKS.md). Results differ
-// from MKL's by float32 summation order only (≈ 1e-6 relative).
+// Why: at 32 rows on the SmolLM2 layer shapes, LibTorch's MKL sgemm reached 58–100 GFLOP/s and oneDNN's packed
+// matmul 101–112 on the project's 2-core AVX2 machine (peak ≈ 198, measured with a register-only FMA loop); this
+// kernel — a 6 × 16 register tile over 256-deep, L1-resident blocks of each weight panel, streaming each panel once
+// while prefetching the next — reached 106–135 in the same run (build/bench/r1kit_bench_gemm, 2026-11-30;
+// BENCHMARKS.md). Results differ from MKL's by float32 summation order only (≈ 1e-6 relative).
 //
 // Layout of the packed weight: [ceil(N/16), K, 16] float32 — panel p holds output columns 16p..16p+15 (zero-padded
 // past N), k-major, so one k step of the tile reads 64 contiguous bytes.

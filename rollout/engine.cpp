@@ -129,7 +129,7 @@ void RolloutEngine::run_wave(const std::vector<std::vector<int64_t>>& prompts, c
   torch::Tensor logits;  // [R,V] at each row's last prompt token
   if (device.is_cpu()) {
     // On the CPU one prompt at a time, unpadded: padding every prompt to the wave's longest costs compute in
-    // proportion (≈ 40 % more on the GSM8K bench prompts), while a GPU gains from the batch. Each prefill is
+    // proportion (the 8 GSM8K bench prompts: 1,120 padded token rows for 705 real ones, 59 % more), while a GPU gains from the batch. Each prefill is
     // copied into its G rows, right-aligned at slot L like the left-padded batch.
     cache = model_->make_cache(R, capacity);
     std::vector<torch::Tensor> last(P);
