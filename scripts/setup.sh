@@ -15,7 +15,7 @@ R1KIT_CUDA="${R1KIT_CUDA:-AUTO}"
 APT_PACKAGES=(build-essential cmake ninja-build ccache pkg-config python3 python3-venv python3-pip unzip
               nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libre2-dev libutf8proc-dev
               libginac-dev libcld2-dev bubblewrap
-              libgtest-dev libgmock-dev)
+              libgtest-dev libgmock-dev gnuplot-nox)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
