@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <string>
 
+#include "error_model.h"  // max_abs_diff, max_rel_diff, within, the float32 error model
+
 namespace r1kit::test {
 
 inline std::filesystem::path fixtures() { return std::filesystem::path(R1KIT_FIXTURES_DIR); }
@@ -29,9 +31,5 @@ struct TempDir {
     return c;
   }
 };
-
-inline double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
-  return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
-}
 
 }  // namespace r1kit::test

@@ -14,8 +14,18 @@ namespace {
 
 using test::fixtures;
 using test::max_abs_diff;
+using test::max_rel_diff;
 
-constexpr double kTol = 1e-4;  // fp32 logits vs transformers (issue #2)
+/// Bound on |logits − reference| / max|reference| for two float32 forwards of a fixture model that differ only in
+/// kernels and summation order (transformers on the fixture generator's machine vs r1kit here; cached decode vs a
+/// full recompute). Argument (tests/error_model.h): longest reduction K = max(hidden, intermediate) = 64–160
+/// terms, so the typical error is 2·sqrt(K)·u ≈ 2·12.6·6e-8 ≈ 1.5e-6 of the logits' scale (max|logits| 0.44–0.82)
+/// at K = 160; the worst case (8L + 2)·K·u ≈ 1.7e-4 (L = 2). Bound 5× typical ≈ 7.5e-6. (It was an absolute 1e-4,
+/// ≈ 1.2–2.3e-4 of these logits' scale: above the worst case.)
+double logit_tolerance(const CausalLM& m) {
+  const auto& c = m.config();
+  return 5 * test::fp32_decoder_typical(std::max(c.hidden_size, c.intermediate_size));
+}
 
 class TinyModelParity : public ::testing::TestWithParam<std::string> {};
 
@@ -30,13 +40,13 @@ TEST_P(TinyModelParity, LogitsMatchTransformers) {
   ASSERT_EQ(logits.sizes(), expected.sizes());
   ASSERT_EQ(logits.scalar_type(), torch::kFloat32);
   auto real = mask.to(torch::kBool).unsqueeze(-1).expand_as(logits);  // padded positions are don't-care
-  const double diff = max_abs_diff(logits.masked_select(real), expected.masked_select(real));
-  EXPECT_LE(diff, kTol) << name;
-  std::printf("%s: max |logits - transformers| = %.3g over %lld values\n", name.c_str(), diff,
+  const double diff = max_rel_diff(logits.masked_select(real), expected.masked_select(real));
+  EXPECT_TRUE(test::within(diff, logit_tolerance(*model))) << name;  // relative to max|logits|; see logit_tolerance
+  std::printf("%s: max |logits - transformers| / max |logits| = %.3g over %lld values\n", name.c_str(), diff,
               static_cast<long long>(real.sum().item<int64_t>()));
-  // The full-length row also matches without any mask (plain causal path).
+  // The full-length row also matches without any mask (plain causal path); same argument.
   auto row0 = model->forward(ids.narrow(0, 0, 1), pos.narrow(0, 0, 1));
-  EXPECT_LE(max_abs_diff(row0, expected.narrow(0, 0, 1)), kTol) << name;
+  EXPECT_TRUE(test::within(max_rel_diff(row0, expected.narrow(0, 0, 1)), logit_tolerance(*model))) << name;
 }
 
 TEST_P(TinyModelParity, CachedDecodeEqualsFullRecompute) {
@@ -60,7 +70,10 @@ TEST_P(TinyModelParity, CachedDecodeEqualsFullRecompute) {
     for (int64_t b = 0; b < B; ++b) worst = std::max(worst, max_abs_diff(step[b][0], full[b][t]));
   }
   EXPECT_EQ(cache->length(), T);
-  EXPECT_LE(worst, kTol) << name;
+  // One-row decode steps and the [B,T] recompute take other GEMM kernels (other summation orders) and attend over
+  // the cache instead of a masked [T,T] score matrix: the same float32 argument as against transformers.
+  const double scale = full.masked_select(real.unsqueeze(-1).expand_as(full)).abs().max().item<double>();
+  EXPECT_TRUE(test::within(worst / scale, logit_tolerance(*model))) << name;
 }
 
 TEST_P(TinyModelParity, SaveReloadIsBitIdentical) {
@@ -73,7 +86,7 @@ TEST_P(TinyModelParity, SaveReloadIsBitIdentical) {
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) {
     EXPECT_EQ(a[i].first, b[i].first);
-    EXPECT_TRUE(torch::equal(a[i].second, b[i].second)) << a[i].first;
+    EXPECT_TRUE(torch::equal(a[i].second, b[i].second)) << a[i].first;  // exact: bytes written and read back
   }
   EXPECT_EQ(again->tied_embeddings(), model->tied_embeddings());
   EXPECT_TRUE(std::filesystem::exists(tmp.path / "out" / "generation_config.json"));
@@ -94,7 +107,9 @@ TEST(TinyModel, TransformersLoadsOurSaveOutput) {
   ASSERT_EQ(j["results"].size(), 4u);
   for (auto& [name, r] : j["results"].items()) {
     EXPECT_TRUE(r["loaded"].get<bool>()) << name;
-    EXPECT_LE(r["max_abs_logit_diff"].get<double>(), 1e-6) << name;
+    // Exact: transformers loads bitwise-identical weights (SaveReloadIsBitIdentical) and runs the same inputs
+    // through the same kernels in the same process, so the logits must be identical.
+    EXPECT_EQ(r["max_abs_logit_diff"].get<double>(), 0.0) << name;
   }
 }
 

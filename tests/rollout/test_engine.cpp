@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "error_model.h"
 #include "fake_models.h"
 #include "model/causal_lm.h"
 #include "model/panel_gemm.h"
@@ -15,6 +16,17 @@ namespace r1kit::rollout {
 namespace {
 
 std::filesystem::path fixtures() { return R1KIT_FIXTURES_DIR; }
+
+/// Bound on |engine log-prob − recomputed log-prob| for float32 forwards of model `m` at temperature T whose logits
+/// reach `x_max`. The engine (KV cache, one-row decode GEMMs, fused decode kernels) and the recompute (full
+/// forward, no cache) differ only in summation order, so their logits differ by ≤ 5× the typical decoder error
+/// 2·sqrt(K)·u of max|logits| (tests/error_model.h; K = max(hidden, intermediate)); log p = x_t/T − lse(x/T)
+/// moves by at most twice that over T, plus lse's own rounding (≤ ~8u·|lse|, |lse| ≲ x_max/T + log V).
+double logprob_tolerance(const model::CausalLM& m, double x_max, double T) {
+  const auto& c = m.config();
+  const double logits = 5 * test::fp32_decoder_typical(std::max(c.hidden_size, c.intermediate_size));
+  return 2 * logits * x_max / T + 8 * test::kU32 * (x_max / T + std::log(static_cast<double>(c.vocab_size)));
+}
 
 TEST(Engine, StopTokenEqualToPadIsKeptOnce) {
   auto m = std::make_shared<test::ScriptedLM>(16, std::vector<int64_t>{11, 12, 2, 2, 2}, /*start=*/3);
@@ -72,8 +84,9 @@ TEST(Engine, StopStringSplitAcrossTokensIsCaught) {
 class TinyEngine : public ::testing::TestWithParam<std::string> {};
 
 /// Greedy continuation computed the slow way: full forward over the whole sequence at every step, no cache.
+/// `x_max`, when given, receives the largest |logit| seen (the scale of the error argument).
 std::pair<std::vector<int64_t>, std::vector<float>> greedy_no_cache(model::CausalLM& m, std::vector<int64_t> seq,
-                                                                    int steps) {
+                                                                    int steps, double* x_max = nullptr) {
   std::vector<int64_t> out;
   std::vector<float> lps;
   for (int s = 0; s < steps; ++s) {
@@ -81,6 +94,7 @@ std::pair<std::vector<int64_t>, std::vector<float>> greedy_no_cache(model::Causa
     auto logits = m.forward(ids, torch::arange(ids.size(1)).view({1, -1}))[0][-1];
     const int64_t t = logits.argmax().item<int64_t>();
     lps.push_back(torch::log_softmax(logits, 0)[t].item<float>());
+    if (x_max) *x_max = std::max(*x_max, logits.abs().max().item<double>());
     out.push_back(t);
     seq.push_back(t);
   }
@@ -99,9 +113,11 @@ TEST_P(TinyEngine, GreedyWithCacheEqualsRecomputeAcrossPaddedBatch) {
   auto out = engine.generate(prompts, sp);
   ASSERT_EQ(out.size(), 6u);
   for (const auto& c : out) {
-    auto [ids, lps] = greedy_no_cache(*m, prompts[c.prompt_index], 8);
+    double x_max = 0;
+    auto [ids, lps] = greedy_no_cache(*m, prompts[c.prompt_index], 8, &x_max);
     EXPECT_EQ(c.ids, ids) << "prompt " << c.prompt_index << " sample " << c.sample_index;
-    for (size_t i = 0; i < lps.size(); ++i) EXPECT_NEAR(c.logprobs[i], lps[i], 1e-4);
+    // Greedy log-probs are reported at T = 1. See logprob_tolerance (≈ 1.5e-5 here; the former 1e-4 was 6× that).
+    for (size_t i = 0; i < lps.size(); ++i) EXPECT_NEAR(c.logprobs[i], lps[i], logprob_tolerance(*m, x_max, 1.0));
   }
 }
 
@@ -120,18 +136,21 @@ TEST_P(TinyEngine, SampledLogprobsEqualTrainerRecomputation) {
     sp.max_new_tokens = 10;
     sp.seed = 42;
     auto out = engine.generate(prompts, sp);
-    double worst = 0;
+    double worst = 0, x_max = 0;
     for (const auto& c : out) {
       std::vector<int64_t> seq = prompts[c.prompt_index];
       const int64_t start = static_cast<int64_t>(seq.size());
       seq.insert(seq.end(), c.ids.begin(), c.ids.end());
       auto ids = torch::tensor(seq, torch::kInt64).view({1, -1});
       auto logits = m->forward(ids, torch::arange(ids.size(1)).view({1, -1}))[0];  // [T,V]
+      x_max = std::max(x_max, logits.abs().max().item<double>());
       auto lp = torch::log_softmax(logits / 0.7, -1);
       for (size_t i = 0; i < c.ids.size(); ++i)
         worst = std::max<double>(worst, std::abs(lp[start - 1 + i][c.ids[i]].item<float>() - c.logprobs[i]));
     }
-    EXPECT_LE(worst, 1e-5);
+    // See logprob_tolerance: ≈ 2e-5 for these models at T = 0.7 (the former 1e-5 was ≈ 2.5× the typical
+    // estimate).
+    EXPECT_TRUE(test::within(worst, logprob_tolerance(*m, x_max, 0.7)));
     // Same seed, same completions; another seed, different ones.
     auto again = engine.generate(prompts, sp);
     for (size_t i = 0; i < out.size(); ++i) EXPECT_EQ(out[i].ids, again[i].ids);

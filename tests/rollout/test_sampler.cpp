@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "error_model.h"
 #include "fake_models.h"
 #include "rollout/engine.h"
 #include "rollout/sampler.h"
@@ -13,11 +14,15 @@ namespace r1kit::rollout {
 namespace {
 
 TEST(Sampler, LogprobIsFullVocabularyLogSoftmaxAtTemperature) {
-  // Hand-checkable (issue #4): logits [2, 1, 0], token 0: T = 0.7 -> -0.26012, T = 0.5 -> -0.14293.
+  // Hand-checkable (issue #4): logits [2, 1, 0], token 0: T = 0.7 -> -0.26012, T = 0.5 -> -0.14293; exactly
+  // −log(1 + e^(−1/T) + e^(−2/T)) (the issue's 5-digit values are that, rounded). Float32: x/T, the max shift, 3
+  // exps (≤ 1 ulp), a 3-term sum, a log and a subtraction — ≤ ~8 roundings at magnitude ≤ max|x|/T ≤ 4, so
+  // ≤ 8u·2/T (1.4e-6 at T = 0.7, 1.9e-6 at T = 0.5) worst case; the bound.
   auto logits = torch::tensor({{2.0f, 1.0f, 0.0f}});
   auto tok = torch::tensor({0}, torch::kInt64);
-  EXPECT_NEAR(token_logprobs_from_logits(logits, tok, 0.7).item<float>(), -0.26012, 5e-6);
-  EXPECT_NEAR(token_logprobs_from_logits(logits, tok, 0.5).item<float>(), -0.14293, 5e-6);
+  for (double T : {0.7, 0.5})
+    EXPECT_NEAR(token_logprobs_from_logits(logits, tok, T).item<float>(),
+                -std::log(1 + std::exp(-1 / T) + std::exp(-2 / T)), 8 * test::kU32 * 2 / T) << "T " << T;
 }
 
 TEST(Sampler, StopTokenCut) {
@@ -98,15 +103,20 @@ TEST(Sampler, SampledFrequenciesMatchFilteredSoftmax) {
     const double e = expected[i] * sp.n;
     chi2 += (count[i] - e) * (count[i] - e) / e;
   }
-  // Critical values of chi-square at upper-tail probability 5e-5: df 1: 16.45, df 2: 19.81, df 3: 22.46.
+  // Critical values of chi-square at upper-tail probability 5e-5: df 1: 16.45, df 2: 19.81, df 3: 22.46. A
+  // statistical bound, not a rounding one: the counts are exact integers and the draws fixed by the seed.
   const double critical[] = {0, 16.45, 19.81, 22.46};
   ASSERT_GE(kept, 2);
   ASSERT_LE(kept, 4);
   EXPECT_LT(chi2, critical[kept - 1]) << "kept " << kept;
   std::printf("chi-square %.3f with df %d\n", chi2, kept - 1);
-  // Every reported log-prob is the full-vocabulary log-softmax at T, not the filtered one.
+  // Every reported log-prob is the full-vocabulary log-softmax at T, not the filtered one. Float32 on both sides
+  // (the sampler's own softmax kernel vs ATen's log_softmax, whose kernel follows ATEN_CPU_CAPABILITY): log p =
+  // x/T − lse with |x/T| ≤ 2.5 and |lse| ≤ 2.5 + log 6: ≤ ~4 roundings at magnitude ≤ 4.3 each side, so
+  // ≤ 8u·4.3 ≈ 2e-6 worst case; the bound. (The former 1e-6 was below that.) The filtered log-prob differs by ≥ 0.1.
   auto full = torch::log_softmax(torch::tensor(std::vector<float>(raw.begin(), raw.end())) / 0.8, 0);
-  for (int i = 0; i < 50; ++i) EXPECT_NEAR(out[i].logprobs[0], full[out[i].ids[0]].item<float>(), 1e-6);
+  const double lp_tol = 8 * test::kU32 * (2.0 / 0.8 + std::log(6.0));
+  for (int i = 0; i < 50; ++i) EXPECT_NEAR(out[i].logprobs[0], full[out[i].ids[0]].item<float>(), lp_tol);
 }
 
 /// Upper-tail chi-square critical value at probability 5e-5 (z = 3.8906), Wilson–Hilferty approximation
@@ -150,9 +160,14 @@ TEST(Sampler, CpuSamplerMatchesFilteredProbsForEveryFilter) {
     ASSERT_GE(kept, 3);
     EXPECT_LT(chi2, chi2_critical_5e5(kept - 1)) << "df " << kept - 1 << " (T " << c.T << ", top_k " << c.top_k
                                                  << ", top_p " << c.top_p << ", min_p " << c.min_p << ")";
-    // Log-probs: the full-vocabulary log-softmax at T.
+    // Log-probs: the full-vocabulary log-softmax at T. Float32, the argument of SampledFrequenciesMatchFilteredSoftmax
+    // at this row's scale: ≤ 8u·(max|x|/T + log 50) worst case — |x| ≤ ~6 here, so ≈ 6e-6 at T = 0.7 (the former
+    // 1e-6 was ~2 roundings at that magnitude, below the worst case).
     auto full = torch::log_softmax(row / c.T, 0);
-    EXPECT_TRUE(torch::allclose(out.logprobs, full.index_select(0, out.tokens), 0.0, 1e-6));
+    const double x_max = row.abs().max().item<double>() / c.T;
+    EXPECT_TRUE(test::within(test::max_abs_diff(out.logprobs, full.index_select(0, out.tokens)),
+                             8 * test::kU32 * (x_max + std::log(50.0))))
+        << "T " << c.T;
   }
 }
 
@@ -167,7 +182,7 @@ TEST(Sampler, CpuSamplerDoesNotDependOnTheThreadCount) {
   at::set_num_threads(2);
   auto two = sample_tokens(logits, sp, at::make_generator<at::CPUGeneratorImpl>(5)).tokens;
   at::set_num_threads(threads);
-  EXPECT_TRUE(torch::equal(one, two));
+  EXPECT_TRUE(torch::equal(one, two));  // exact: the same draws, whatever the thread split
 }
 
 TEST(Sampler, MinPDropsUnlikelyTokens) {
@@ -180,6 +195,9 @@ TEST(Sampler, MinPDropsUnlikelyTokens) {
   EXPECT_GT(p[0][1].item<float>(), 0.0f);
   EXPECT_EQ(p[0][2].item<float>(), 0.0f);
   EXPECT_EQ(p[0][3].item<float>(), 0.0f);
+  // Float32: 2 kept probabilities, each one divide by their sum (one rounding), then a 4-term sum of which 2 are
+  // exact zeros: ≤ ~4 roundings at magnitude ≤ 1, 4u ≈ 2.4e-7; bound 1e-6 (≈ 17u). A missing renormalisation
+  // after min_p is off by ≥ 5e-2.
   EXPECT_NEAR(p.sum().item<float>(), 1.0f, 1e-6);
 }
 
