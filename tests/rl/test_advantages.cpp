@@ -14,6 +14,14 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
+// compute_advantages is plain float64 C++ (no LibTorch kernel: the same result on every CPU and thread count).
+// The cases below hold ≤ 12 rewards of magnitude ≤ 6: a mean, a Bessel std (sum of squares, sqrt) and one
+// division per value, so ≤ ~30 roundings at magnitude ≤ ~10: ≲ 30·u64·10 ≈ 3e-14 worst case. kF64 = 1e-12
+// (30× that) for values computed the same way as the reference formula; kExact64 = 1e-15 for a mean or std of a
+// few small numbers (≤ 4 roundings at magnitude ≤ 2: 4·u64·2 ≈ 9e-16).
+constexpr double kF64 = 1e-12;
+constexpr double kExact64 = 1e-15;
+
 void expect_near_all(const std::vector<double>& got, const std::vector<double>& want, double tol) {
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tol) << "index " << i;
@@ -38,22 +46,26 @@ TEST(Advantages, EqualValuesWithInexactMeanStillZero) {
 }
 
 TEST(Advantages, HandCheckable1001) {
-  // Issue #6: std = sqrt(1/3) = 0.57735; 0.5 / (0.57735 + 1e-4) = 0.86588.
+  // Issue #6: std = sqrt(1/3) = 0.57735; 0.5 / (0.57735 + 1e-4) = 0.86588 — the closed form, rounded to 5 digits
+  // (4.6e-6 off: the former 5e-6 bound on the literal left 4e-7 of room). Compared with the closed form to kF64.
   const auto a = compute_advantages(std::vector<double>{1, 0, 0, 1}, 4, ScaleRewards::group);
-  expect_near_all(a.advantages, {0.86588, -0.86588, -0.86588, 0.86588}, 5e-6);
-  EXPECT_NEAR(a.group_mean[0], 0.5, 1e-15);
-  EXPECT_NEAR(a.group_std[0], std::sqrt(1.0 / 3.0), 1e-15);
+  const double A = 0.5 / (std::sqrt(1.0 / 3.0) + 1e-4);
+  expect_near_all(a.advantages, {A, -A, -A, A}, kF64);
+  EXPECT_NEAR(a.group_mean[0], 0.5, kExact64);
+  EXPECT_NEAR(a.group_std[0], std::sqrt(1.0 / 3.0), kExact64);
 }
 
 TEST(Advantages, HandCheckable112) {
-  // Issue #6: mean 4/3, std sqrt(1/3): [-1/3, -1/3, 2/3] / 0.57745 = [-0.57725, -0.57725, 1.15450].
+  // Issue #6: mean 4/3, std sqrt(1/3): [-1/3, -1/3, 2/3] / 0.57745 = [-0.57725, -0.57725, 1.15450] (the closed
+  // form, rounded to 5 digits); compared with the closed form to kF64.
   const auto a = compute_advantages(std::vector<double>{1, 1, 2}, 3, ScaleRewards::group);
-  expect_near_all(a.advantages, {-0.57725, -0.57725, 1.15450}, 5e-6);
+  const double d = std::sqrt(1.0 / 3.0) + 1e-4;
+  expect_near_all(a.advantages, {(-1.0 / 3) / d, (-1.0 / 3) / d, (2.0 / 3) / d}, kF64);
 }
 
 TEST(Advantages, NoneIsDrGrpoMeanCentering) {
   const auto a = compute_advantages(std::vector<double>{1, 1, 2, 0, 4, 2}, 3, ScaleRewards::none);
-  expect_near_all(a.advantages, {-1.0 / 3, -1.0 / 3, 2.0 / 3, -2, 2, 0}, 1e-15);
+  expect_near_all(a.advantages, {-1.0 / 3, -1.0 / 3, 2.0 / 3, -2, 2, 0}, kExact64);  // r − mean: ≤ 4 roundings ≤ 2
 }
 
 TEST(Advantages, BatchScalesByWholeBatchStdWithPerGroupMean) {
@@ -68,8 +80,8 @@ TEST(Advantages, BatchScalesByWholeBatchStdWithPerGroupMean) {
   expect_near_all(a.advantages, {0.5 / (std_b + 1e-4), -0.5 / (std_b + 1e-4), -0.5 / (std_b + 1e-4),
                                  0.5 / (std_b + 1e-4), -1 / (std_b + 1e-4), -1 / (std_b + 1e-4),
                                  -1 / (std_b + 1e-4), 3 / (std_b + 1e-4)},
-                  1e-12);
-  EXPECT_NEAR(a.reward_std, std_b, 1e-12);
+                  kF64);
+  EXPECT_NEAR(a.reward_std, std_b, kF64);
 }
 
 TEST(Advantages, NaNSamplesAreExcludedFromTheirGroup) {
@@ -80,19 +92,19 @@ TEST(Advantages, NaNSamplesAreExcludedFromTheirGroup) {
   const double mean = 2.0 / 3, std_g = std::sqrt(((1 - mean) * (1 - mean) * 2 + mean * mean) / 2);
   expect_near_all(a.advantages, {(1 - mean) / (std_g + 1e-4), 0, (0 - mean) / (std_g + 1e-4),
                                  (1 - mean) / (std_g + 1e-4), 0, 0, 0, 0, 0, 0, 0, 0},
-                  1e-12);
+                  kF64);
   const std::vector<bool> valid{true, false, true, true, false, true, false, false, false, false, false, false};
   EXPECT_EQ(a.valid, valid);
   EXPECT_EQ(a.group_mean[1], 5.0);
   EXPECT_EQ(a.group_std[1], 0.0);
   EXPECT_TRUE(std::isnan(a.group_mean[2]));
-  EXPECT_NEAR(a.frac_reward_zero_std, 2.0 / 3.0, 1e-15);  // groups 1 and 2 carry no signal
+  EXPECT_NEAR(a.frac_reward_zero_std, 2.0 / 3.0, kExact64);  // groups 1 and 2 carry no signal
   for (double x : a.advantages) EXPECT_TRUE(std::isfinite(x));
   // reward / reward_std over the 4 valid samples {1, 0, 1, 5} (TRL nanmean / nanstd).
-  EXPECT_NEAR(a.reward_mean, 7.0 / 4, 1e-15);
+  EXPECT_NEAR(a.reward_mean, 7.0 / 4, kExact64);  // 7/4: exact in binary
   const double m = 7.0 / 4;
   EXPECT_NEAR(a.reward_std,
-              std::sqrt(((1 - m) * (1 - m) * 2 + m * m + (5 - m) * (5 - m)) / 3), 1e-12);
+              std::sqrt(((1 - m) * (1 - m) * 2 + m * m + (5 - m) * (5 - m)) / 3), kF64);
 }
 
 TEST(Advantages, AllNaNBatchGivesZerosAndNaNMetrics) {
