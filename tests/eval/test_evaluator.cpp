@@ -64,14 +64,18 @@ TEST(Evaluator, AggregatesAgreeWithTheSamples) {
     any_correct += c > 0 ? 0.2 : 0.0;
     EXPECT_FALSE(p.maj_correct.has_value());
   }
-  EXPECT_NEAR(sum.pass_at.at(1), pass1, 1e-12);
-  EXPECT_NEAR(sum.pass_at.at(6), any_correct, 1e-12);  // pass@n = fraction of problems with a correct sample
-  for (const auto& [k, v] : pass_at) EXPECT_NEAR(sum.pass_at.at(k), v, 1e-12);
-  EXPECT_NEAR(sum.mean_length, len / 30, 1e-9);
+  // float64 means over 5 problems / 30 samples of exact small counts and pass@k values ≤ 1 (lengths ≤ a few dozen
+  // tokens): ≤ ~30 roundings, ≲ 30·u64·50 ≈ 2e-13 in the worst case; kF64 = 1e-12. (The lengths' former 1e-9 was
+  // 1e4 times looser than that.) pass@k per problem: the same function on the same counts, exact (DOUBLE_EQ).
+  constexpr double kF64 = 1e-12;
+  EXPECT_NEAR(sum.pass_at.at(1), pass1, kF64);
+  EXPECT_NEAR(sum.pass_at.at(6), any_correct, kF64);  // pass@n = fraction of problems with a correct sample
+  for (const auto& [k, v] : pass_at) EXPECT_NEAR(sum.pass_at.at(k), v, kF64);
+  EXPECT_NEAR(sum.mean_length, len / 30, kF64);
   ASSERT_GT(n_ok, 0) << "the fixture should give some correct and some incorrect samples";
   ASSERT_LT(n_ok, 30);
-  EXPECT_NEAR(sum.mean_length_correct, len_ok / static_cast<double>(n_ok), 1e-9);
-  EXPECT_NEAR(sum.mean_length_incorrect, len_bad / static_cast<double>(30 - n_ok), 1e-9);
+  EXPECT_NEAR(sum.mean_length_correct, len_ok / static_cast<double>(n_ok), kF64);
+  EXPECT_NEAR(sum.mean_length_incorrect, len_bad / static_cast<double>(30 - n_ok), kF64);
   EXPECT_EQ(sum.format_rate, 0.0);  // a random model writes no <think>/<answer> tags
   EXPECT_FALSE(sum.maj_at_n.has_value());
   const auto metrics = sum.metrics("eval/data/");

@@ -16,10 +16,15 @@ double binomial(int64_t n, int64_t k) {
   return r;
 }
 
+// pass@k is float64 C++: 1 − Π (1 − k/(n − i)) over ≤ k ≤ 40 factors, each one rounding — relative error ≤ ~2k·u64
+// ≈ 1e-14 — and the reference binomial ratio is as accurate (≤ k factors each side, C(40, 20) ≈ 1.4e11 is exact
+// enough in float64). kF64 = 1e-12 ≥ 100× that; any wrong formula (c/n for k > 1, a missing 1 −) is off by ≥ 1e-2.
+constexpr double kF64 = 1e-12;
+
 TEST(PassAtK, HandComputedValues) {
-  EXPECT_NEAR(pass_at_k(5, 2, 1), 0.4, 1e-12);   // c / n
-  EXPECT_NEAR(pass_at_k(5, 2, 2), 0.7, 1e-12);   // 1 − C(3,2)/C(5,2) = 1 − 3/10
-  EXPECT_NEAR(pass_at_k(5, 2, 3), 0.9, 1e-12);   // 1 − C(3,3)/C(5,3) = 1 − 1/10
+  EXPECT_NEAR(pass_at_k(5, 2, 1), 0.4, kF64);   // c / n
+  EXPECT_NEAR(pass_at_k(5, 2, 2), 0.7, kF64);   // 1 − C(3,2)/C(5,2) = 1 − 3/10
+  EXPECT_NEAR(pass_at_k(5, 2, 3), 0.9, kF64);   // 1 − C(3,3)/C(5,3) = 1 − 1/10
   EXPECT_EQ(pass_at_k(5, 2, 4), 1.0);            // n − c = 3 < k: every 4-subset holds a correct sample
   EXPECT_EQ(pass_at_k(10, 0, 1), 0.0);
   EXPECT_EQ(pass_at_k(10, 0, 10), 0.0);
@@ -32,11 +37,11 @@ TEST(PassAtK, EqualsTheBinomialDefinitionAndIsStableForLargeN) {
   for (int64_t n : {1, 2, 7, 16, 40})
     for (int64_t c = 0; c <= n; ++c)
       for (int64_t k = 1; k <= n; ++k)
-        EXPECT_NEAR(pass_at_k(n, c, k), 1.0 - binomial(n - c, k) / binomial(n, k), 1e-9) << n << " " << c << " " << k;
+        EXPECT_NEAR(pass_at_k(n, c, k), 1.0 - binomial(n - c, k) / binomial(n, k), kF64) << n << " " << c << " " << k;
   // C(1000, 500) overflows a double; the product form does not.
   const double v = pass_at_k(1000, 3, 500);
   EXPECT_TRUE(std::isfinite(v));
-  EXPECT_NEAR(v, 1.0 - (500.0 / 1000) * (499.0 / 999) * (498.0 / 998), 1e-12);
+  EXPECT_NEAR(v, 1.0 - (500.0 / 1000) * (499.0 / 999) * (498.0 / 998), kF64);  // 3 factors: ≤ ~6 roundings
 }
 
 TEST(PassAtK, RejectsImpossibleArguments) {

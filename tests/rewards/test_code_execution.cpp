@@ -119,7 +119,7 @@ TEST(CodeExecution, NineOfTenPassOneLoopsForever) {
   // The hanging test is in the middle: tests before and after it still count.
   const auto r = run(*rw, "n = int(input())\nwhile n == 4:\n    pass\nprint(n * n)", stdio_record(cases));
   const double wall = seconds(t0);
-  EXPECT_DOUBLE_EQ(r.score, 0.9);
+  EXPECT_DOUBLE_EQ(r.score, 0.9);  // 9 / 10 in float64: correctly rounded, as is the literal
   EXPECT_EQ(r.verdicts[4], "timeout");
   EXPECT_FALSE(r.timed_out);
   EXPECT_LT(wall, 6.0) << "must return within the limit";
@@ -256,7 +256,7 @@ TEST(CodeExecution, CrashesDoNotShrinkTheDenominatorAndEarlyExitsDoNotPass) {
   auto rw = make();
   const json mbpp = {{"test_list", {"assert f(1) == 2", "assert f(0) == 1", "assert f(2) == 3"}}};
   auto r = run(*rw, "def f(x):\n    if x == 0:\n        raise ValueError('boom')\n    return x + 1", mbpp);
-  EXPECT_NEAR(r.score, 2.0 / 3.0, 1e-12);
+  EXPECT_NEAR(r.score, 2.0 / 3.0, 1e-12);  // passed / total in float64: one rounding (≤ 1e-16)
   EXPECT_EQ(r.verdicts[1], "error");
   for (const char* hack : {"import os\nos._exit(0)", "import sys\nsys.exit(0)", "exit()", "raise SystemExit"}) {
     EXPECT_EQ(run(*rw, std::string("def f(x):\n    return x + 1\n") + hack, mbpp).score, 0.0) << hack;
@@ -289,7 +289,7 @@ TEST(CodeExecution, MemoryLimitFailsThatTestOnly) {
   auto rw = make(args);
   const json mbpp = {{"test_list", {"assert f(1) == 1", "assert len(bytearray(1 << 31)) > 0", "assert f(3) == 3"}}};
   const auto r = run(*rw, "def f(x):\n    return x", mbpp);
-  EXPECT_NEAR(r.score, 2.0 / 3.0, 1e-12);
+  EXPECT_NEAR(r.score, 2.0 / 3.0, 1e-12);  // passed / total in float64: one rounding (≤ 1e-16)
   EXPECT_EQ(r.verdicts[1], "error");
 }
 

@@ -101,6 +101,7 @@ TEST(RewardSet, WeightedSumSkipsNan) {
       {"type": "test_fixed", "name": "b", "value": 10.0, "weight": 0.5}])"));
   EXPECT_EQ(set.names(), (std::vector<std::string>{"a", "b"}));
   std::vector<double> both{1.0, 10.0}, one_nan{std::nan(""), 10.0}, all_nan{std::nan(""), std::nan("")};
+  // Weighted sums of small binary-exact values (weights 2, 0.5): exact in float64; DOUBLE_EQ's 4 ulp never used.
   EXPECT_DOUBLE_EQ(set.total(both), 2.0 + 5.0);
   EXPECT_DOUBLE_EQ(set.total(one_nan), 5.0);
   EXPECT_TRUE(std::isnan(set.total(all_nan)));
@@ -130,7 +131,8 @@ TEST(RewardSet, ParallelBatchEqualsSerial) {
   BatchScores a = serial.score_batch(samples), b = parallel.score_batch(samples);
   ASSERT_EQ(a.totals.size(), 200u);
   for (size_t k = 0; k < 4; ++k)
-    for (size_t i = 0; i < 200; ++i) EXPECT_DOUBLE_EQ(a.per_rewarder[k][i], b.per_rewarder[k][i]) << k << "," << i;
+    for (size_t i = 0; i < 200; ++i)  // per-sample scores: the same code on the same sample, in any thread: exact
+      EXPECT_DOUBLE_EQ(a.per_rewarder[k][i], b.per_rewarder[k][i]) << k << "," << i;
   double correct = 0;
   for (double v : a.per_rewarder[0]) correct += v;
   EXPECT_GT(correct, 0);
