@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the numerics tests (CTest label `numerics`: the model, rollout, train, rl, sft and eval suites, recipe
-# included) under other CPU code paths than this machine's default, so that a suite written on one CPU of the
+# Runs the numerics tests (the CTest labels model, rollout, train, rl, sft and eval — every suite whose results
+# depend on floating-point kernels, the recipe's end-to-end run included) under other CPU code paths than this machine's default, so that a suite written on one CPU of the
 # project's kind (AMD EPYC or Intel Xeon) does not depend on it. CI may run on either; these variables make one
 # machine take the other kernels, other summation orders, that the other CPU would:
 #
@@ -9,9 +9,9 @@
 #   DNNL_MAX_CPU_ISA         oneDNN's (the packed inference GEMM's) highest ISA: SSE41 | AVX2 | AVX512_CORE
 #   OMP_NUM_THREADS          intra-op threads: 1 and 2 (other reduction splits)
 #
-#   scripts/portability.sh [--build DIR] [--paths native,avx2,avx512,scalar] [--threads 1,2] [--label L] [-- CTEST ARGS]
+#   scripts/portability.sh [--build DIR] [--paths native,avx2,avx512,scalar] [--threads 1,2] [--label REGEX] [-- CTEST ARGS]
 #
-# Each combination runs `ctest -L <label>` (one test at a time when threads > 1, so threads are not oversubscribed)
+# Each combination runs `ctest -L REGEX` (default the six suites above) (one test at a time when threads > 1, so threads are not oversubscribed)
 # and writes DIR/portability/<path>-t<threads>.log; the script prints one line per combination and exits non-zero
 # when any failed. `avx512` is skipped (said so) on a CPU without AVX-512F. CI runs one non-default combination
 # (.ci/run); run the whole matrix before changing numerics.
@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 BUILD=build
 PATHS="native,avx2,avx512,scalar"
 THREADS="1,2"
-LABEL=numerics
+LABEL="^(model|rollout|train|rl|sft|eval)$"
 JOBS=$(nproc)
 while (($#)); do
   case "$1" in
@@ -48,7 +48,7 @@ env_of() {
 
 mkdir -p "$BUILD/portability"
 cpu=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
-echo "portability: label '$LABEL' on ${cpu:-unknown CPU}, $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "portability: labels '$LABEL' on ${cpu:-unknown CPU}, $(date -u +%Y-%m-%dT%H:%MZ)"
 failed=0
 IFS=, read -ra path_list <<<"$PATHS"
 IFS=, read -ra thread_list <<<"$THREADS"
