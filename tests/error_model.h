@@ -74,6 +74,20 @@ inline double adam_parity_bound(double lr, const std::vector<double>& grad_norms
   return bound;
 }
 
+/// The bound of the data-parallel parity tests (GRPO, SFT: 2 ranks vs 1 process, tests/rl, tests/sft): runs at the
+/// constant learning rate `lr` whose gradients differ only in the float32 order in which the micro-batch and rank
+/// gradients are summed. Conservatively, by any summation order of the longest reduction — the lm_head's backward
+/// over the vocabulary, K = `vocab`: relative error ≤ 5·fp32_decoder_typical(K); gradient clipping (max_grad_norm 1)
+/// scales both runs by factors that differ by as much again: 2× that. adam_parity_bound turns it into a bound on the
+/// parameters after the logged steps (`grad_norms`); `theta` are the reference run's parameters.
+inline double data_parallel_parity_bound(double lr, int64_t vocab, const std::vector<double>& grad_norms,
+                                         const std::vector<double>& theta) {
+  const double rel = 2 * 5 * fp32_decoder_typical(vocab);
+  double theta_max = 0;
+  for (double x : theta) theta_max = std::max(theta_max, std::abs(x));
+  return adam_parity_bound(lr, grad_norms, rel, theta_max);
+}
+
 /// max|a − b| over all elements, computed in float64.
 inline double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
   return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();

@@ -170,19 +170,13 @@ TEST_P(DistributedGRPOParity, TwoRanksEqualOneProcessOnTheCombinedBatch) {
   auto m1 = read_jsonl(s.root / "one" / "metrics.jsonl");
   ASSERT_EQ(m2.size(), m1.size());
   // Both runs compute the same micro-batches; the gradients differ only in how the four micro-batch gradients are
-  // summed (two per rank + an all-reduce, vs four in a row), float32. Bounded, conservatively, by any summation
-  // order of the longest reduction — the lm_head's backward over the vocabulary, K = V ≈ 1500: relative error
-  // ≤ 5·2·sqrt(K)·u (tests/error_model.h); clipping (max_grad_norm 1) scales both by factors that differ by as
-  // much again: 2× that. adam_parity_bound turns it into a bound on the parameters after the 3 steps. (Step 2 and
-  // 3 rollouts sample from parameters that differ by ~ulp; a sampled token could flip only if a uniform fell
-  // within ~1e-7 of a CDF boundary.)
+  // summed (two per rank + an all-reduce, vs four in a row), float32: tests/error_model.h,
+  // data_parallel_parity_bound. (Step 2 and 3 rollouts sample from parameters that differ by ~ulp; a sampled token
+  // could flip only if a uniform fell within ~1e-7 of a CDF boundary.)
   const int64_t V = model::load_pretrained(s.root / "model", torch::kCPU, torch::kFloat32)->config().vocab_size;
-  const double rel = 2 * 5 * test::fp32_decoder_typical(V);
   std::vector<double> grad_norms;
   for (const auto& m : m1) grad_norms.push_back(m["grad_norm"].get<double>());
-  double theta_max = 0;
-  for (double x : ref) theta_max = std::max(theta_max, std::abs(x));
-  const double bound = test::adam_parity_bound(0.05, grad_norms, rel, theta_max);
+  const double bound = test::data_parallel_parity_bound(0.05, V, grad_norms, ref);
   const double d = max_abs_diff(p0, ref);
   std::printf("%s beta=%g scale=%s: max |2 ranks - 1 process| = %.3g (bound %.3g), moved %.3g\n", v.loss_type,
               v.beta, v.scale_rewards, d, bound, max_abs_diff(ref, init));
